@@ -1,0 +1,11 @@
+//! Extractors that carry the cross-cutting rules, so handlers read like the use case.
+
+mod auth;
+mod client;
+mod json;
+mod pagination;
+
+pub use auth::AuthUser;
+pub use client::ClientInfo;
+pub use json::ApiJson;
+pub use pagination::{Page, Pagination};

@@ -1,0 +1,13 @@
+//! Tandem's HTTP API: one axum router per resource, the extractors that carry the
+//! cross-cutting rules, the one problem+json error mapping, rate limits, metrics, and
+//! the OpenAPI document with a self-hosted Swagger UI.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod ratelimit;
+mod state;
+
+pub use http::{ApiDoc, router};
+pub use state::{ApiConfig, App, AppState};

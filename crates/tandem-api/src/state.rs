@@ -1,0 +1,89 @@
+//! `AppState`: everything a request handler may reach, built once at startup.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tandem_domain::Clock;
+use tandem_store::Store;
+
+use crate::auth::{AccessTokens, Passwords, SessionCache};
+use crate::http::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+/// The settings the API itself reads; the binary derives them from its own `Settings`.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// HS256 key for access tokens.
+    pub signing_secret: SecretString,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Origins allowed by CORS; empty means no cross-origin access, `*` means any.
+    pub cors_origins: Vec<String>,
+    /// The largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Take the client address from the last `X-Forwarded-For` entry (set by a trusted
+    /// reverse proxy) instead of the socket's peer.
+    pub trust_forwarded_for: bool,
+}
+
+/// The shared application state, cheap to clone into every request.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<App>);
+
+/// What `AppState` points at.
+pub struct App {
+    pub config: ApiConfig,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: AccessTokens,
+    pub passwords: Passwords,
+    pub sessions: SessionCache,
+    /// Guards register, login and refresh, per client address.
+    pub auth_limiter: Arc<dyn RateLimiter>,
+    /// Present in scale-out mode; checked by `/readyz`.
+    pub redis: Option<redis::aio::ConnectionManager>,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(
+        config: ApiConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        auth_limiter: Arc<dyn RateLimiter>,
+        redis: Option<redis::aio::ConnectionManager>,
+    ) -> anyhow::Result<Self> {
+        let tokens = AccessTokens::new(&config.signing_secret, config.access_token_ttl)?;
+        Ok(Self(Arc::new(App {
+            tokens,
+            passwords: Passwords::new()?,
+            sessions: SessionCache::new(),
+            metrics: Metrics::new()?,
+            config,
+            store,
+            clock,
+            auth_limiter,
+            redis,
+        })))
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .field("store", &self.store)
+            .field("redis", &self.redis.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}

@@ -1,0 +1,22 @@
+//! The one shape of a validation failure: which field, and what is wrong with it.
+
+use serde::Serialize;
+
+/// One invalid input field, reported to clients as `{field, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    /// The JSON field name, as the client sent it.
+    pub field: &'static str,
+    /// A sentence a person can act on.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

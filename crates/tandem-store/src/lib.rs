@@ -1,0 +1,50 @@
+//! Tandem's storage: one trait per aggregate, one `StoreError`, and an implementation of
+//! each trait for SQLite and for PostgreSQL, picked by the database URL's scheme.
+//!
+//! Both implementations pass the same conformance suite (`tests/conformance.rs`); that
+//! suite, not either implementation, is the contract.
+
+mod error;
+mod postgres;
+mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod traits;
+
+use std::sync::Arc;
+
+pub use error::StoreError;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use traits::{SessionStore, Store, UserStore};
+
+/// The backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from the URL scheme (`sqlite:` or `postgres:`/`postgresql:`).
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            other => Err(StoreError::Config(format!(
+                "unsupported database URL scheme {other:?}: use sqlite: or postgres:"
+            ))),
+        }
+    }
+}
+
+/// Connects to the database at `url` and brings its schema up to date.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = match Backend::from_url(url)? {
+        Backend::Sqlite => Arc::new(SqliteStore::connect(url).await?),
+        Backend::Postgres => Arc::new(PgStore::connect(url).await?),
+    };
+    store.migrate().await?;
+    Ok(store)
+}

@@ -1,0 +1,71 @@
+//! The PostgreSQL implementation of every store trait: the connection pool and the
+//! schema migrations. Ids are `UUID` and times `TIMESTAMPTZ`, decoded by sqlx directly.
+
+mod sessions;
+mod users;
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::{Store, StoreError};
+
+/// Everything Tandem stores, in one PostgreSQL database (or schema: the connection's
+/// `search_path` decides where the tables live).
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database a `postgres:` URL names.
+    ///
+    /// Does not migrate; call [`Store::migrate`] or use [`crate::connect`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new().connect_with(options).await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+/// Turns a unique-constraint violation into `Conflict(what)`; any other error stays `Other`.
+fn on_unique_violation(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |err| match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Other(err),
+    }
+}
+
+/// Truncates a time to the microseconds PostgreSQL keeps, as the SQLite store does.
+///
+/// sqlx would otherwise round toward the year 2000 (PostgreSQL's epoch), which differs
+/// from truncation for earlier times.
+fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}

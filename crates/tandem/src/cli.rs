@@ -1,0 +1,69 @@
+//! The command line: `tandem [serve] | worker | migrate`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+use crate::settings::{Overrides, Settings};
+use crate::startup::{Application, shutdown_signal};
+use crate::telemetry;
+
+/// Tandem: a self-hosted, real-time collaborative workspace server.
+#[derive(Debug, Parser)]
+#[command(name = "tandem", version, about)]
+pub struct Cli {
+    /// A TOML settings file (default: ./tandem.toml when it exists).
+    #[arg(long, global = true, env = "TANDEM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    overrides: Overrides,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP and WebSocket API (the default).
+    Serve(Overrides),
+    /// Run background jobs from the shared queue.
+    Worker(Overrides),
+    /// Apply database migrations and exit.
+    Migrate(Overrides),
+}
+
+/// Parses the command line and runs the chosen command.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let (command, overrides) = match cli.command {
+        None => ("serve", cli.overrides),
+        Some(Command::Serve(o)) => ("serve", o),
+        Some(Command::Worker(o)) => ("worker", o),
+        Some(Command::Migrate(o)) => ("migrate", o),
+    };
+    let settings = Settings::load(cli.config.as_deref(), &overrides)?;
+    telemetry::init(settings.log_format);
+    match command {
+        "serve" => serve(&settings).await,
+        "migrate" => migrate(&settings).await,
+        _ => anyhow::bail!(
+            "`tandem worker` is not available yet: background jobs arrive with the jobs capability"
+        ),
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    let addr = app.local_addr()?;
+    println!("tandem listening on http://{addr}");
+    println!("API docs at http://{addr}/api/docs (OpenAPI: http://{addr}/api/openapi.json)");
+    tracing::info!(%addr, "listening");
+    app.run_until(shutdown_signal()).await
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let store = tandem_store::connect(settings.database_url().expose_secret()).await?;
+    println!("migrations applied ({})", store.backend_name());
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! The tandem server: settings, wiring and startup, shared by the binary and the
+//! integration tests.
+
+pub mod cli;
+mod secret;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+
+pub use settings::{LogFormat, Overrides, Settings};
+pub use startup::Application;

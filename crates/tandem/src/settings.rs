@@ -1,0 +1,239 @@
+//! The one typed `Settings`, layered: CLI flags > `TANDEM_*` environment > `tandem.toml` >
+//! defaults. Secrets are `SecretString`, so `Debug` and logs never show them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// Everything the server can be configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address for HTTP and WebSocket traffic.
+    pub listen: SocketAddr,
+    /// Where the embedded database and the generated signing secret live.
+    pub data_dir: PathBuf,
+    /// `sqlite:…` or `postgres://…`; defaults to `sqlite://{data_dir}/tandem.db`.
+    pub database_url: Option<SecretString>,
+    /// `redis://…`; enables scale-out mode (shared rate limits now; fan-out later).
+    pub redis_url: Option<SecretString>,
+    /// Namespace for every Redis key this deployment writes.
+    pub redis_prefix: String,
+    /// HS256 key for access tokens (≥ 32 bytes). Generated into the data dir when unset.
+    pub signing_secret: Option<SecretString>,
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_ttl: Duration,
+    /// Origins allowed by CORS (`*` for any); a list or a comma-separated string.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+    /// The largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Register + login + refresh requests allowed per client address per minute.
+    pub auth_rate_limit_per_minute: u32,
+    /// Trust the last `X-Forwarded-For` entry as the client address (behind a proxy).
+    pub trust_forwarded_for: bool,
+    /// How long in-flight requests get to finish after SIGINT/SIGTERM.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "tandem".into(),
+            signing_secret: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(7 * 24 * 60 * 60),
+            cors_origins: Vec::new(),
+            log_format: LogFormat::Pretty,
+            body_limit_bytes: 1024 * 1024,
+            auth_rate_limit_per_minute: 10,
+            trust_forwarded_for: false,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Values given on the command line; unset ones fall through to the lower layers.
+#[derive(Debug, Default, Clone, Serialize, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long, env = "TANDEM_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// Folder for the embedded database and generated secrets.
+    #[arg(long, env = "TANDEM_DATA_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite:… or postgres://… (default: SQLite in the data dir).
+    #[arg(long, env = "TANDEM_DATABASE_URL", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// redis://… (enables scale-out mode).
+    #[arg(long, env = "TANDEM_REDIS_URL", hide_env_values = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "TANDEM_LOG_FORMAT", value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Settings {
+    /// Layers the sources. `config_file` is read if given, else `./tandem.toml` if present.
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let file = config_file.unwrap_or(Path::new("tandem.toml"));
+        if config_file.is_some() && !file.exists() {
+            anyhow::bail!("config file {} does not exist", file.display());
+        }
+        let settings: Self = Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("TANDEM_"))
+            .merge(Serialized::defaults(overrides))
+            .extract()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.access_token_ttl >= Duration::from_secs(1),
+            "access_token_ttl must be at least 1s"
+        );
+        anyhow::ensure!(
+            self.refresh_token_ttl > self.access_token_ttl,
+            "refresh_token_ttl must be longer than access_token_ttl"
+        );
+        anyhow::ensure!(
+            self.auth_rate_limit_per_minute > 0,
+            "auth_rate_limit_per_minute must be at least 1"
+        );
+        anyhow::ensure!(self.body_limit_bytes > 0, "body_limit_bytes must be positive");
+        if let Some(secret) = &self.signing_secret {
+            anyhow::ensure!(
+                secret.expose_secret().len() >= 32,
+                "signing_secret must be at least 32 bytes"
+            );
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to SQLite inside the data dir.
+    pub fn database_url(&self) -> SecretString {
+        self.database_url.clone().unwrap_or_else(|| {
+            SecretString::from(format!(
+                "sqlite://{}",
+                self.data_dir.join("tandem.db").display()
+            ))
+        })
+    }
+}
+
+fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCsv {
+        List(Vec<String>),
+        Csv(String),
+    }
+    Ok(match ListOrCsv::deserialize(deserializer)? {
+        ListOrCsv::List(list) => list,
+        ListOrCsv::Csv(csv) => csv
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_flags_env_file_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "tandem.toml",
+                r#"
+                listen = "127.0.0.1:9000"
+                data_dir = "/from/file"
+                log_format = "json"
+                access_token_ttl = "5m"
+                cors_origins = ["https://a.example"]
+                "#,
+            )?;
+            jail.set_env("TANDEM_DATA_DIR", "/from/env");
+            jail.set_env("TANDEM_CORS_ORIGINS", "https://b.example, https://c.example");
+            let flags = Overrides {
+                log_format: Some(LogFormat::Pretty),
+                ..Overrides::default()
+            };
+            let s = Settings::load(None, &flags).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen.port(), 9000, "file beats default");
+            assert_eq!(s.data_dir, PathBuf::from("/from/env"), "env beats file");
+            assert_eq!(s.log_format, LogFormat::Pretty, "flag beats file");
+            assert_eq!(s.access_token_ttl, Duration::from_secs(300));
+            assert_eq!(s.cors_origins, ["https://b.example", "https://c.example"]);
+            assert_eq!(s.refresh_token_ttl, Duration::from_secs(7 * 24 * 3600));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TANDEM_DATABASE_URL", "postgres://u:hunter2hunter2@db/tandem");
+            jail.set_env("TANDEM_SIGNING_SECRET", "s".repeat(40));
+            let s = Settings::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            let debug = format!("{s:?}");
+            assert!(!debug.contains("hunter2"));
+            assert!(!debug.contains("ssssssss"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_default_database_is_sqlite_in_the_data_dir() {
+        let s = Settings {
+            data_dir: PathBuf::from("/srv/tandem"),
+            ..Settings::default()
+        };
+        assert_eq!(s.database_url().expose_secret(), "sqlite:///srv/tandem/tandem.db");
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TANDEM_SIGNING_SECRET", "short");
+            assert!(Settings::load(None, &Overrides::default()).is_err());
+            jail.set_env("TANDEM_SIGNING_SECRET", "s".repeat(40));
+            jail.set_env("TANDEM_ACCESS_TOKEN_TTL", "not a duration");
+            assert!(Settings::load(None, &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+}
