@@ -1,10 +1,16 @@
 //! Typed identifiers. All ids are UUIDv7, so they sort by creation time.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use uuid::{ContextV7, Uuid};
+
+/// Keeps ids made in the same millisecond (or at one frozen test instant) in the order
+/// they were made: lists paginate by id, so "sorted by id" must mean "oldest first".
+/// A std mutex: the critical section is a counter bump, never held across an await.
+static ID_CONTEXT: Mutex<ContextV7> = Mutex::new(ContextV7::new());
 
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
@@ -17,7 +23,7 @@ macro_rules! id_type {
             /// A new id stamped with `at` (taken from the injected clock).
             pub fn new(at: DateTime<Utc>) -> Self {
                 let ts = uuid::Timestamp::from_unix(
-                    uuid::NoContext,
+                    &ID_CONTEXT,
                     at.timestamp() as u64,
                     at.timestamp_subsec_nanos(),
                 );
@@ -60,5 +66,12 @@ mod tests {
         let b = UserId::new(t + Duration::milliseconds(1));
         assert!(a < b);
         assert_eq!(a.0.get_version_num(), 7);
+    }
+
+    #[test]
+    fn ids_made_at_one_instant_keep_their_order() {
+        let t = Utc::now();
+        let ids: Vec<SessionId> = (0..1000).map(|_| SessionId::new(t)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 }

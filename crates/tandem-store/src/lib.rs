@@ -1,7 +1,7 @@
 //! Tandem's storage: one trait per aggregate, one `StoreError`, and an implementation of
 //! each trait for SQLite and for PostgreSQL, picked by the database URL's scheme.
 //!
-//! Both implementations pass the same conformance suite (`tests/conformance.rs`); that
+//! Both implementations pass the same conformance suite (`tests/conformance/`); that
 //! suite, not either implementation, is the contract.
 
 mod error;

@@ -35,7 +35,8 @@ pub trait UserStore: Send + Sync {
 /// Login sessions and their refresh-token chains.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Opens a session together with its first refresh token, in one transaction.
+    /// Opens a session together with its first refresh token, in one transaction;
+    /// `NotFound` if the user does not exist.
     async fn create_session(&self, session: &NewSession) -> Result<Session, StoreError>;
     async fn session_by_id(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
     /// The user's active sessions, oldest first, starting after `after`.
