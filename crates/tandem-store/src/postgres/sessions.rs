@@ -221,7 +221,6 @@ async fn revoke_for_reuse(
     session_id: SessionId,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tracing::warn!(session.id = %session_id, "refresh token reused; revoking its session");
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(session_id.0)

@@ -232,7 +232,6 @@ async fn revoke_for_reuse(
     session_id: SessionId,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tracing::warn!(session.id = %session_id, "refresh token reused; revoking its session");
     sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
         .bind(encode_time(now))
         .bind(encode_id(session_id.0))
