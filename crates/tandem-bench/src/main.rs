@@ -39,7 +39,11 @@ async fn main() -> anyhow::Result<()> {
         listen: "127.0.0.1:0".parse()?,
         data_dir: data_dir.path().to_owned(),
         database_url: args.database_url.clone().map(Into::into),
-        signing_secret: Some("bench-signing-secret-with-at-least-32-bytes".to_owned().into()),
+        signing_secret: Some(
+            "bench-signing-secret-with-at-least-32-bytes"
+                .to_owned()
+                .into(),
+        ),
         auth_rate_limit_per_minute: 1_000_000,
         ..Settings::default()
     };
@@ -107,7 +111,10 @@ async fn auth(base: &str, samples: usize) -> anyhow::Result<()> {
             .json()
             .await?;
         refreshes.push(started.elapsed());
-        refresh = body["refresh_token"].as_str().context("no refresh token")?.to_owned();
+        refresh = body["refresh_token"]
+            .as_str()
+            .context("no refresh token")?
+            .to_owned();
         me.push(
             timed(async {
                 let r = client.get(url("me")).bearer_auth(&access).send().await?;
@@ -139,9 +146,7 @@ async fn auth(base: &str, samples: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn timed<F: Future<Output = anyhow::Result<()>>>(
-    f: F,
-) -> anyhow::Result<Duration> {
+async fn timed<F: Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<Duration> {
     let started = Instant::now();
     f.await?;
     Ok(started.elapsed())

@@ -89,6 +89,9 @@ impl NewPassword {
     pub const MIN_CHARS: usize = 10;
     /// Bounds the work an attacker can make one hash cost.
     pub const MAX_CHARS: usize = 256;
+    /// The whole rule as an ECMA-262 regular expression, for the OpenAPI schema.
+    pub const PATTERN: &'static str =
+        r"^(?![a-z]*$)(?![A-Z]*$)(?![0-9]*$)(?![^a-zA-Z0-9]*$)[\s\S]{10,256}$";
 
     /// Checks `raw` for the field named `field` (`password` or `new_password`).
     pub fn parse(raw: &str, field: &'static str) -> Result<Self, FieldError> {
@@ -105,16 +108,20 @@ impl NewPassword {
                 format!("must be at most {} characters", Self::MAX_CHARS),
             ));
         }
-        let classes = [
-            raw.chars().any(|c| c.is_lowercase()),
-            raw.chars().any(|c| c.is_uppercase()),
-            raw.chars().any(|c| c.is_numeric()),
-            raw.chars().any(|c| !c.is_alphanumeric()),
-        ];
-        if classes.iter().filter(|&&present| present).count() < 2 {
+        // The classes are ASCII-defined (with everything else one class) so that the rule
+        // is exactly `PATTERN`, which clients can check before sending.
+        let class = |c: char| match c {
+            'a'..='z' => 0,
+            'A'..='Z' => 1,
+            '0'..='9' => 2,
+            _ => 3,
+        };
+        let mut chars = raw.chars().map(class);
+        let first = chars.next();
+        if chars.all(|c| Some(c) == first) {
             return Err(FieldError::new(
                 field,
-                "must mix at least two of: lower-case letters, upper-case letters, digits, symbols",
+                "must mix at least two of: lower-case letters a-z, upper-case letters A-Z, digits, other characters",
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -203,7 +210,13 @@ mod tests {
 
     #[test]
     fn passwords_of_one_character_class_are_rejected() {
-        for raw in ["aaaaaaaaaaaa", "ABCDEFGHIJKL", "123456789012", "!@#$%^&*()_+"] {
+        for raw in [
+            "aaaaaaaaaaaa",
+            "ABCDEFGHIJKL",
+            "123456789012",
+            "!@#$%^&*()_+",
+            "éééééééééé",
+        ] {
             assert!(NewPassword::parse(raw, "password").is_err(), "{raw}");
         }
     }
@@ -212,6 +225,8 @@ mod tests {
     fn mixed_passwords_are_accepted() {
         assert!(NewPassword::parse("correct horse battery", "password").is_ok());
         assert!(NewPassword::parse("tandem2026pass", "password").is_ok());
+        assert!(NewPassword::parse("passwörter", "password").is_ok());
+        assert!(NewPassword::parse("ééééééééé1", "password").is_ok());
     }
 
     #[test]

@@ -61,7 +61,10 @@ mod tests {
         let second = load_or_create(&dir).unwrap();
         assert_eq!(first.expose_secret(), second.expose_secret());
         assert_eq!(first.expose_secret().len(), 64);
-        let mode = fs::metadata(dir.join(FILE_NAME)).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.join(FILE_NAME))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         fs::remove_dir_all(dir).unwrap();
     }

@@ -130,7 +130,10 @@ impl Settings {
             self.auth_rate_limit_per_minute > 0,
             "auth_rate_limit_per_minute must be at least 1"
         );
-        anyhow::ensure!(self.body_limit_bytes > 0, "body_limit_bytes must be positive");
+        anyhow::ensure!(
+            self.body_limit_bytes > 0,
+            "body_limit_bytes must be positive"
+        );
         if let Some(secret) = &self.signing_secret {
             anyhow::ensure!(
                 secret.expose_secret().len() >= 32,
@@ -187,7 +190,10 @@ mod tests {
                 "#,
             )?;
             jail.set_env("TANDEM_DATA_DIR", "/from/env");
-            jail.set_env("TANDEM_CORS_ORIGINS", "https://b.example, https://c.example");
+            jail.set_env(
+                "TANDEM_CORS_ORIGINS",
+                "https://b.example, https://c.example",
+            );
             let flags = Overrides {
                 log_format: Some(LogFormat::Pretty),
                 ..Overrides::default()
@@ -206,7 +212,10 @@ mod tests {
     #[test]
     fn secrets_are_redacted_in_debug() {
         figment::Jail::expect_with(|jail| {
-            jail.set_env("TANDEM_DATABASE_URL", "postgres://u:hunter2hunter2@db/tandem");
+            jail.set_env(
+                "TANDEM_DATABASE_URL",
+                "postgres://u:hunter2hunter2@db/tandem",
+            );
             jail.set_env("TANDEM_SIGNING_SECRET", "s".repeat(40));
             let s = Settings::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
             let debug = format!("{s:?}");
@@ -222,7 +231,10 @@ mod tests {
             data_dir: PathBuf::from("/srv/tandem"),
             ..Settings::default()
         };
-        assert_eq!(s.database_url().expose_secret(), "sqlite:///srv/tandem/tandem.db");
+        assert_eq!(
+            s.database_url().expose_secret(),
+            "sqlite:///srv/tandem/tandem.db"
+        );
     }
 
     #[test]

@@ -97,7 +97,10 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting, gives in-flight requests
     /// up to the shutdown timeout, and closes the database.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
         let signal = stop.clone();
         tokio::spawn(async move {

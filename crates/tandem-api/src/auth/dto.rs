@@ -8,12 +8,24 @@ use uuid::Uuid;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    #[schema(example = "ada@example.com")]
+    /// Compared case-insensitively; stored lower-cased.
+    #[schema(example = "ada@example.com", max_length = 254, pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@\s\x00-\x1f\x7f-\x9f.]+)+\s*$")]
     pub email: String,
     /// At least 10 characters, mixing at least two of: lower case, upper case, digits, symbols.
-    #[schema(example = "correct horse 1")]
+    #[schema(
+        example = "correct horse 1",
+        min_length = 10,
+        max_length = 256,
+        pattern = r"^(?![a-z]*$)(?![A-Z]*$)(?![0-9]*$)(?![^a-zA-Z0-9]*$)[\s\S]{10,256}$"
+    )]
     pub password: String,
-    #[schema(example = "Ada Lovelace")]
+    /// Leading and trailing spaces are trimmed.
+    #[schema(
+        example = "Ada Lovelace",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
 }
 
@@ -33,13 +45,25 @@ pub struct RefreshRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateMeRequest {
-    #[schema(example = "Ada King")]
+    /// Leading and trailing spaces are trimmed.
+    #[schema(
+        example = "Ada King",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// The same rules as at registration.
+    #[schema(
+        min_length = 10,
+        max_length = 256,
+        pattern = r"^(?![a-z]*$)(?![A-Z]*$)(?![0-9]*$)(?![^a-zA-Z0-9]*$)[\s\S]{10,256}$"
+    )]
     pub new_password: String,
 }
 
@@ -101,6 +125,33 @@ impl SessionView {
             last_used_at: session.last_used_at,
             user_agent: session.user_agent,
             ip: session.ip,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_domain::NewPassword;
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    fn property(
+        schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        name: &str,
+    ) -> serde_json::Value {
+        serde_json::to_value(schema).unwrap()["properties"][name].clone()
+    }
+
+    #[test]
+    fn the_documented_password_pattern_is_the_enforced_rule() {
+        for schema in [RegisterRequest::schema(), ChangePasswordRequest::schema()] {
+            let field = if property(schema.clone(), "password").is_null() {
+                "new_password"
+            } else {
+                "password"
+            };
+            assert_eq!(property(schema, field)["pattern"], NewPassword::PATTERN);
         }
     }
 }

@@ -64,8 +64,8 @@ pub async fn change_password(
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
     let user = current_user(&state, auth).await?;
-    let new_password =
-        NewPassword::parse(&body.new_password, "new_password").map_err(|e| ApiError::Validation(vec![e]))?;
+    let new_password = NewPassword::parse(&body.new_password, "new_password")
+        .map_err(|e| ApiError::Validation(vec![e]))?;
     let current_ok = state
         .passwords
         .verify(&body.current_password, Some(&user.password_hash))
@@ -75,7 +75,10 @@ pub async fn change_password(
     }
     let hash = state.passwords.hash(new_password.expose()).await?;
     let now = state.clock.now();
-    state.store.update_password_hash(user.id, &hash, now).await?;
+    state
+        .store
+        .update_password_hash(user.id, &hash, now)
+        .await?;
     let revoked = state
         .store
         .revoke_other_sessions(user.id, Some(auth.session_id), now)

@@ -72,8 +72,18 @@ mod tests {
         let passwords = Passwords::new().unwrap();
         let hash = passwords.hash("correct horse 1").await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(passwords.verify("correct horse 1", Some(&hash)).await.unwrap());
-        assert!(!passwords.verify("correct horse 2", Some(&hash)).await.unwrap());
+        assert!(
+            passwords
+                .verify("correct horse 1", Some(&hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !passwords
+                .verify("correct horse 2", Some(&hash))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

@@ -31,6 +31,7 @@ pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> ApiResult<
     params(Pagination),
     responses(
         (status = 200, description = "One page of sessions", body = Page<SessionView>),
+        (status = 400, description = "`invalid_query`: a parameter is not a number", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: bad limit or cursor", body = Problem, content_type = "application/problem+json"),
     )
@@ -69,7 +70,9 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let not_found = || ApiError::not_found("no such session");
-    let id = Uuid::parse_str(&id).map(SessionId).map_err(|_| not_found())?;
+    let id = Uuid::parse_str(&id)
+        .map(SessionId)
+        .map_err(|_| not_found())?;
     let session = state.store.session_by_id(id).await?;
     match session {
         Some(session) if session.user_id == auth.user_id && session.is_active() => {

@@ -47,7 +47,10 @@ impl AccessTokens {
 
     pub fn new(secret: &SecretString, ttl: Duration) -> anyhow::Result<Self> {
         let key = secret.expose_secret().as_bytes();
-        anyhow::ensure!(key.len() >= 32, "the signing secret must be at least 32 bytes");
+        anyhow::ensure!(
+            key.len() >= 32,
+            "the signing secret must be at least 32 bytes"
+        );
         // Only HS256 is accepted: a token naming `none` or any other algorithm fails to
         // decode. Expiry is checked against the injected clock below, not the wall clock.
         let mut validation = Validation::new(Self::ALGORITHM);
@@ -103,10 +106,7 @@ impl AccessTokens {
 }
 
 fn expired() -> ApiError {
-    ApiError::unauthorized(
-        "token_expired",
-        "the access token has expired; refresh it",
-    )
+    ApiError::unauthorized("token_expired", "the access token has expired; refresh it")
 }
 
 /// A fresh refresh token (256 random bits, URL-safe) and the hash that is stored.
@@ -127,7 +127,11 @@ mod tests {
     use super::*;
 
     fn tokens() -> AccessTokens {
-        AccessTokens::new(&SecretString::from("k".repeat(32)), Duration::from_secs(900)).unwrap()
+        AccessTokens::new(
+            &SecretString::from("k".repeat(32)),
+            Duration::from_secs(900),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -141,20 +145,30 @@ mod tests {
         let later = now + chrono::Duration::seconds(900);
         assert!(matches!(
             tokens.verify(&jwt, later),
-            Err(ApiError::Client { code: "token_expired", .. })
+            Err(ApiError::Client {
+                code: "token_expired",
+                ..
+            })
         ));
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_invalid() {
         let now = Utc::now();
-        let other =
-            AccessTokens::new(&SecretString::from("x".repeat(32)), Duration::from_secs(900))
-                .unwrap();
-        let jwt = other.issue(UserId::new(now), SessionId::new(now), now).unwrap();
+        let other = AccessTokens::new(
+            &SecretString::from("x".repeat(32)),
+            Duration::from_secs(900),
+        )
+        .unwrap();
+        let jwt = other
+            .issue(UserId::new(now), SessionId::new(now), now)
+            .unwrap();
         assert!(matches!(
             tokens().verify(&jwt, now),
-            Err(ApiError::Client { code: "invalid_token", .. })
+            Err(ApiError::Client {
+                code: "invalid_token",
+                ..
+            })
         ));
     }
 

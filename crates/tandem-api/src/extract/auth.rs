@@ -46,7 +46,10 @@ impl FromRequestParts<AppState> for AuthUser {
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-        ApiError::unauthorized("unauthenticated", "send Authorization: Bearer <access token>")
+        ApiError::unauthorized(
+            "unauthenticated",
+            "send Authorization: Bearer <access token>",
+        )
     })?;
     header
         .to_str()
@@ -68,9 +71,10 @@ async fn session_state(state: &AppState, id: SessionId) -> Result<SessionState, 
     if let Some(cached) = state.sessions.get(id).await {
         return Ok(cached);
     }
-    let session = state.store.session_by_id(id).await?.ok_or_else(|| {
-        ApiError::unauthorized("invalid_token", "the access token is not valid")
-    })?;
+    let session =
+        state.store.session_by_id(id).await?.ok_or_else(|| {
+            ApiError::unauthorized("invalid_token", "the access token is not valid")
+        })?;
     let fresh = SessionState {
         user_id: session.user_id,
         active: session.is_active(),

@@ -16,6 +16,7 @@ use crate::error::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct Pagination {
     /// How many items to return, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -31,7 +32,7 @@ impl Pagination {
 
     /// The id the cursor points after.
     pub fn after(&self) -> Result<Option<Uuid>, ApiError> {
-        let Some(cursor) = &self.cursor else {
+        let Some(cursor) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
             return Ok(None);
         };
         URL_SAFE_NO_PAD
@@ -43,7 +44,12 @@ impl Pagination {
     }
 
     /// Turns `limit + 1` fetched rows into a page: the extra row only proves there is more.
-    pub fn page<T, V>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> Uuid, view: impl Fn(T) -> V) -> Page<V> {
+    pub fn page<T, V>(
+        &self,
+        mut rows: Vec<T>,
+        id: impl Fn(&T) -> Uuid,
+        view: impl Fn(T) -> V,
+    ) -> Page<V> {
         let limit = self.limit() as usize;
         let next_cursor = (rows.len() > limit).then(|| {
             rows.truncate(limit);
@@ -62,7 +68,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Query(pagination) = Query::<Self>::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::client(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+            .map_err(|e| {
+                ApiError::client(StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
+            })?;
         match pagination.limit {
             Some(limit) if !(1..=Self::MAX_LIMIT).contains(&limit) => {
                 Err(ApiError::field("limit", "must be between 1 and 100"))

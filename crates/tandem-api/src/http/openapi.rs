@@ -1,7 +1,9 @@
 //! The OpenAPI document's frame: info, tags, the bearer scheme. Paths are collected from
 //! the routers themselves, so a route cannot exist undocumented.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
@@ -37,4 +39,70 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Documents, on every operation, the errors that any operation of its kind can answer:
+/// the body errors (400, 413, 415, 422) where there is a JSON body, 401 where a bearer
+/// token is required. Handlers document only the errors particular to them.
+///
+/// Runs on the finished document: the routers' paths are merged in after `ApiDoc`'s own
+/// modifiers have run.
+pub fn add_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            add_operation_errors(operation);
+        }
+    }
+}
+
+fn add_operation_errors(operation: &mut Operation) {
+    let mut common = Vec::new();
+    if operation.request_body.is_some() {
+        common.extend([
+            ("400", "`malformed_json`: the body is not JSON"),
+            (
+                "413",
+                "`payload_too_large`: the body is over the size limit",
+            ),
+            (
+                "415",
+                "`unsupported_media_type`: the body is not `application/json`",
+            ),
+            ("422", "`validation_failed`: a field is missing or invalid"),
+        ]);
+    }
+    if operation.security.is_some() {
+        common.push((
+            "401",
+            "`unauthenticated`, `invalid_token`, `token_expired` or `session_revoked`",
+        ));
+    }
+    for (status, description) in common {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem(description));
+    }
+}
+
+fn problem(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
 }

@@ -72,15 +72,19 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, ApiJson<Healt
         }
     };
     checks.insert("redis", redis);
-    let ready = checks
-        .values()
-        .all(|v| v == "ok" || v == "not_configured");
+    let ready = checks.values().all(|v| v == "ok" || v == "not_configured");
     let (status, word) = if ready {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
     };
-    (status, ApiJson(Health { status: word, checks }))
+    (
+        status,
+        ApiJson(Health {
+            status: word,
+            checks,
+        }),
+    )
 }
 
 /// Prometheus metrics in the text exposition format.
@@ -89,7 +93,10 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, ApiJson<Healt
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let text = state.metrics.render()?;
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     ))
 }

@@ -26,7 +26,11 @@ pub async fn method_not_allowed(request: Request) -> Response {
     problem_response(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{} is not supported on {}", request.method(), request.uri().path()),
+        format!(
+            "{} is not supported on {}",
+            request.method(),
+            request.uri().path()
+        ),
         Vec::new(),
     )
 }
@@ -59,8 +63,13 @@ pub async fn ensure_problem_json(request: Request, next: Next) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed here"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
         StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported content type"),
-        s if s.is_server_error() => ("internal_error", "an internal error occurred; it has been logged"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "unsupported content type")
+        }
+        s if s.is_server_error() => (
+            "internal_error",
+            "an internal error occurred; it has been logged",
+        ),
         _ => ("bad_request", "the request could not be understood"),
     };
     let (mut parts, _) = response.into_parts();

@@ -49,7 +49,12 @@ async fn an_empty_name_is_rejected() {
         .send()
         .await
         .unwrap();
-    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(error_fields(&problem), ["name"]);
 }
 
@@ -59,30 +64,70 @@ async fn changing_the_password_revokes_every_other_session() {
     let user = app.new_user().await;
     let laptop = TestUser::from_auth(&json_body(app.login(&user.email, PASSWORD).await).await);
     // Warm the laptop's cached session state; the change must still cut it off.
-    assert_eq!(app.get_authed("/api/v1/auth/me", &laptop.access_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_authed("/api/v1/auth/me", &laptop.access_token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     let body = json!({"current_password": PASSWORD, "new_password": "a brand new secret 2"});
-    let response = app.post_authed("/api/v1/auth/password", &user.access_token, Some(&body)).await;
+    let response = app
+        .post_authed("/api/v1/auth/password", &user.access_token, Some(&body))
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
-    let me = app.get_authed("/api/v1/auth/me", &laptop.access_token).await;
+    let me = app
+        .get_authed("/api/v1/auth/me", &laptop.access_token)
+        .await;
     assert_problem(me, StatusCode::UNAUTHORIZED, "session_revoked").await;
-    assert_problem(app.refresh(&laptop.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
-    assert_eq!(app.get_authed("/api/v1/auth/me", &user.access_token).await.status(), StatusCode::OK);
+    assert_problem(
+        app.refresh(&laptop.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
+    )
+    .await;
+    assert_eq!(
+        app.get_authed("/api/v1/auth/me", &user.access_token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
-    assert_problem(app.login(&user.email, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    assert_eq!(app.login(&user.email, "a brand new secret 2").await.status(), StatusCode::OK);
+    assert_problem(
+        app.login(&user.email, PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(
+        app.login(&user.email, "a brand new secret 2")
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn the_current_password_must_be_right() {
     let app = spawn_app().await;
     let user = app.new_user().await;
-    let body = json!({"current_password": "wrong password 9", "new_password": "a brand new secret 2"});
-    let response = app.post_authed("/api/v1/auth/password", &user.access_token, Some(&body)).await;
-    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let body =
+        json!({"current_password": "wrong password 9", "new_password": "a brand new secret 2"});
+    let response = app
+        .post_authed("/api/v1/auth/password", &user.access_token, Some(&body))
+        .await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(error_fields(&problem), ["current_password"]);
-    assert_eq!(app.login(&user.email, PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.login(&user.email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -90,7 +135,14 @@ async fn the_new_password_must_be_strong() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     let body = json!({"current_password": PASSWORD, "new_password": "weak"});
-    let response = app.post_authed("/api/v1/auth/password", &user.access_token, Some(&body)).await;
-    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let response = app
+        .post_authed("/api/v1/auth/password", &user.access_token, Some(&body))
+        .await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(error_fields(&problem), ["new_password"]);
 }

@@ -57,7 +57,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         database_url: Some(database.url.clone().into()),
         redis_url: std::env::var(REDIS_URL_ENV).ok().map(Into::into),
         redis_prefix: format!("tandem-test-{}", uuid::Uuid::now_v7().simple()),
-        signing_secret: Some("test-signing-secret-with-at-least-32-bytes".to_owned().into()),
+        signing_secret: Some(
+            "test-signing-secret-with-at-least-32-bytes"
+                .to_owned()
+                .into(),
+        ),
         log_format: LogFormat::Pretty,
         auth_rate_limit_per_minute: 1_000,
         ..Settings::default()
@@ -93,7 +97,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("GET sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET sent")
     }
 
     pub async fn get_authed(&self, path: &str, token: &str) -> Response {

@@ -14,7 +14,11 @@ async fn logging_in_opens_a_new_session() {
     assert_eq!(second.id, user.id);
     assert_ne!(second.refresh_token, user.refresh_token);
 
-    let sessions = json_body(app.get_authed("/api/v1/auth/sessions", &second.access_token).await).await;
+    let sessions = json_body(
+        app.get_authed("/api/v1/auth/sessions", &second.access_token)
+            .await,
+    )
+    .await;
     assert_eq!(sessions["items"].as_array().unwrap().len(), 2);
 }
 

@@ -19,7 +19,10 @@ async fn refreshing_rotates_both_tokens() {
     let me = app.get_authed("/api/v1/auth/me", &next.access_token).await;
     assert_eq!(me.status(), StatusCode::OK);
     // The chain goes on.
-    assert_eq!(app.refresh(&next.refresh_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.refresh(&next.refresh_token).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -27,7 +30,11 @@ async fn a_refresh_keeps_the_same_session() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     let next = TestUser::from_auth(&json_body(app.refresh(&user.refresh_token).await).await);
-    let sessions = json_body(app.get_authed("/api/v1/auth/sessions", &next.access_token).await).await;
+    let sessions = json_body(
+        app.get_authed("/api/v1/auth/sessions", &next.access_token)
+            .await,
+    )
+    .await;
     let items = sessions["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["current"], true);
@@ -41,10 +48,20 @@ async fn refresh_token_reuse_revokes_the_session() {
     let legit = TestUser::from_auth(&json_body(app.refresh(&user.refresh_token).await).await);
 
     // The thief replays the used token: refused, and the whole session dies.
-    assert_problem(app.refresh(&stolen).await, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
+    assert_problem(
+        app.refresh(&stolen).await,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+    )
+    .await;
 
     // Every token descended from that login stops working, at once on this node.
-    assert_problem(app.refresh(&legit.refresh_token).await, StatusCode::UNAUTHORIZED, "session_revoked").await;
+    assert_problem(
+        app.refresh(&legit.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
+    )
+    .await;
     for token in [&user.access_token, &legit.access_token] {
         let me = app.get_authed("/api/v1/auth/me", token).await;
         assert_problem(me, StatusCode::UNAUTHORIZED, "session_revoked").await;
@@ -55,18 +72,28 @@ async fn refresh_token_reuse_revokes_the_session() {
 async fn reuse_revokes_only_the_session_it_belongs_to() {
     let app = spawn_app().await;
     let user = app.new_user().await;
-    let other = TestUser::from_auth(&json_body(app.login(&user.email, crate::helpers::PASSWORD).await).await);
+    let other = TestUser::from_auth(
+        &json_body(app.login(&user.email, crate::helpers::PASSWORD).await).await,
+    );
     app.refresh(&user.refresh_token).await;
-    assert_eq!(app.refresh(&user.refresh_token).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.refresh(&user.refresh_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let me = app.get_authed("/api/v1/auth/me", &other.access_token).await;
     assert_eq!(me.status(), StatusCode::OK);
-    assert_eq!(app.refresh(&other.refresh_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.refresh(&other.refresh_token).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_refresh_token_is_invalid() {
     let app = spawn_app().await;
-    let response = app.refresh("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
+    let response = app
+        .refresh("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
     let empty = app.refresh("").await;
     assert_problem(empty, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;

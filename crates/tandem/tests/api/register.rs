@@ -34,7 +34,10 @@ async fn the_new_access_token_works_at_once() {
 #[tokio::test]
 async fn an_email_can_hold_only_one_account_whatever_its_case() {
     let app = spawn_app().await;
-    assert_eq!(app.register("grace@example.com").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.register("grace@example.com").await.status(),
+        StatusCode::CREATED
+    );
     let again = app.register("  GRACE@example.com ").await;
     assert_problem(again, StatusCode::CONFLICT, "email_taken").await;
 }
@@ -48,7 +51,12 @@ async fn a_short_password_is_rejected_with_a_field_error() {
             &json!({"email": "a@example.com", "password": "Short1!", "name": "A"}),
         )
         .await;
-    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(error_fields(&problem), ["password"]);
 }
 
@@ -62,8 +70,12 @@ async fn a_password_of_one_character_class_is_rejected() {
                 &json!({"email": "a@example.com", "password": password, "name": "A"}),
             )
             .await;
-        let problem =
-            assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let problem = assert_problem(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
         assert_eq!(error_fields(&problem), ["password"], "{password}");
     }
 }
@@ -77,7 +89,12 @@ async fn every_invalid_field_is_reported_at_once() {
             &json!({"email": "not-an-email", "password": "short", "name": "   "}),
         )
         .await;
-    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(error_fields(&problem), ["email", "name", "password"]);
 }
 
@@ -90,7 +107,12 @@ async fn a_missing_field_is_a_validation_failure() {
             &json!({"email": "a@example.com", "password": PASSWORD}),
         )
         .await;
-    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert!(problem["detail"].as_str().unwrap().contains("name"));
 }
 
@@ -104,5 +126,8 @@ async fn a_rejected_registration_stores_nothing() {
         )
         .await;
     assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.register("b@example.com").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.register("b@example.com").await.status(),
+        StatusCode::CREATED
+    );
 }

@@ -2,7 +2,9 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{PASSWORD, TestApp, TestUser, assert_problem, error_fields, json_body, spawn_app};
+use crate::helpers::{
+    PASSWORD, TestApp, TestUser, assert_problem, error_fields, json_body, spawn_app,
+};
 
 async fn login_again(app: &TestApp, user: &TestUser) -> TestUser {
     TestUser::from_auth(&json_body(app.login(&user.email, PASSWORD).await).await)
@@ -22,9 +24,16 @@ async fn logout_revokes_the_session_at_once() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     // Warm the session cache, so the test proves logout evicts it.
-    assert_eq!(app.get_authed("/api/v1/auth/me", &user.access_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_authed("/api/v1/auth/me", &user.access_token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
-    let response = app.post_authed("/api/v1/auth/logout", &user.access_token, None).await;
+    let response = app
+        .post_authed("/api/v1/auth/logout", &user.access_token, None)
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
     let me = app.get_authed("/api/v1/auth/me", &user.access_token).await;
@@ -38,8 +47,14 @@ async fn logout_leaves_other_sessions_alone() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     let laptop = login_again(&app, &user).await;
-    app.post_authed("/api/v1/auth/logout", &user.access_token, None).await;
-    assert_eq!(app.get_authed("/api/v1/auth/me", &laptop.access_token).await.status(), StatusCode::OK);
+    app.post_authed("/api/v1/auth/logout", &user.access_token, None)
+        .await;
+    assert_eq!(
+        app.get_authed("/api/v1/auth/me", &laptop.access_token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -56,7 +71,11 @@ async fn sessions_are_listed_with_client_details_and_the_current_one_marked() {
         .unwrap();
     let phone = TestUser::from_auth(&json_body(response).await);
 
-    let page = json_body(app.get_authed("/api/v1/auth/sessions", &phone.access_token).await).await;
+    let page = json_body(
+        app.get_authed("/api/v1/auth/sessions", &phone.access_token)
+            .await,
+    )
+    .await;
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert!(page["next_cursor"].is_null());
@@ -101,14 +120,28 @@ async fn sessions_page_with_a_cursor() {
 async fn a_bad_limit_or_cursor_is_a_validation_error() {
     let app = spawn_app().await;
     let user = app.new_user().await;
-    for (query, field) in [("limit=0", "limit"), ("limit=101", "limit"), ("cursor=%21%21", "cursor")] {
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("cursor=%21%21", "cursor"),
+    ] {
         let response = app
-            .get_authed(&format!("/api/v1/auth/sessions?{query}"), &user.access_token)
+            .get_authed(
+                &format!("/api/v1/auth/sessions?{query}"),
+                &user.access_token,
+            )
             .await;
-        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let problem = assert_problem(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
         assert_eq!(error_fields(&problem), [field]);
     }
-    let response = app.get_authed("/api/v1/auth/sessions?limit=many", &user.access_token).await;
+    let response = app
+        .get_authed("/api/v1/auth/sessions?limit=many", &user.access_token)
+        .await;
     assert_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
 }
 
@@ -117,16 +150,37 @@ async fn revoking_another_session_logs_that_device_out() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     let laptop = login_again(&app, &user).await;
-    let page = json_body(app.get_authed("/api/v1/auth/sessions", &user.access_token).await).await;
+    let page = json_body(
+        app.get_authed("/api/v1/auth/sessions", &user.access_token)
+            .await,
+    )
+    .await;
     let laptop_id = page["items"][1]["id"].as_str().unwrap().to_owned();
 
-    let response = delete(&app, &format!("/api/v1/auth/sessions/{laptop_id}"), &user.access_token).await;
+    let response = delete(
+        &app,
+        &format!("/api/v1/auth/sessions/{laptop_id}"),
+        &user.access_token,
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let me = app.get_authed("/api/v1/auth/me", &laptop.access_token).await;
+    let me = app
+        .get_authed("/api/v1/auth/me", &laptop.access_token)
+        .await;
     assert_problem(me, StatusCode::UNAUTHORIZED, "session_revoked").await;
-    assert_eq!(app.get_authed("/api/v1/auth/me", &user.access_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_authed("/api/v1/auth/me", &user.access_token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
-    let again = delete(&app, &format!("/api/v1/auth/sessions/{laptop_id}"), &user.access_token).await;
+    let again = delete(
+        &app,
+        &format!("/api/v1/auth/sessions/{laptop_id}"),
+        &user.access_token,
+    )
+    .await;
     assert_problem(again, StatusCode::NOT_FOUND, "not_found").await;
 }
 
@@ -134,12 +188,26 @@ async fn revoking_another_session_logs_that_device_out() {
 async fn nobody_can_revoke_someone_elses_session() {
     let app = spawn_app().await;
     let (alice, mallory) = (app.new_user().await, app.new_user().await);
-    let page = json_body(app.get_authed("/api/v1/auth/sessions", &alice.access_token).await).await;
+    let page = json_body(
+        app.get_authed("/api/v1/auth/sessions", &alice.access_token)
+            .await,
+    )
+    .await;
     let alice_session = page["items"][0]["id"].as_str().unwrap().to_owned();
 
-    let response = delete(&app, &format!("/api/v1/auth/sessions/{alice_session}"), &mallory.access_token).await;
+    let response = delete(
+        &app,
+        &format!("/api/v1/auth/sessions/{alice_session}"),
+        &mallory.access_token,
+    )
+    .await;
     assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(app.get_authed("/api/v1/auth/me", &alice.access_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_authed("/api/v1/auth/me", &alice.access_token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

@@ -23,9 +23,15 @@ async fn the_access_token_carries_the_documented_claims() {
     let claims = claims_of(&user.access_token);
     assert_eq!(claims["sub"], user.id);
     for claim in ["sid", "jti"] {
-        assert!(uuid::Uuid::parse_str(claims[claim].as_str().unwrap()).is_ok(), "{claim}");
+        assert!(
+            uuid::Uuid::parse_str(claims[claim].as_str().unwrap()).is_ok(),
+            "{claim}"
+        );
     }
-    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
     assert_eq!(exp - iat, 15 * 60);
 }
 
@@ -34,7 +40,10 @@ async fn an_expired_access_token_is_token_expired() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     app.clock.advance(Duration::minutes(14));
-    assert_eq!(app.get_authed(ME, &user.access_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_authed(ME, &user.access_token).await.status(),
+        StatusCode::OK
+    );
     app.clock.advance(Duration::minutes(1));
     let response = app.get_authed(ME, &user.access_token).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "token_expired").await;
@@ -45,7 +54,10 @@ async fn the_access_token_lifetime_is_configurable() {
     let app = spawn_app_with(|s| s.access_token_ttl = std::time::Duration::from_secs(30)).await;
     let user = app.new_user().await;
     let claims = claims_of(&user.access_token);
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 30);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        30
+    );
     app.clock.advance(Duration::seconds(31));
     let response = app.get_authed(ME, &user.access_token).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "token_expired").await;
@@ -83,8 +95,12 @@ async fn an_unsigned_alg_none_token_is_rejected() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims_of(&user.access_token)).unwrap());
-    for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+    let payload =
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims_of(&user.access_token)).unwrap());
+    for token in [
+        format!("{header}.{payload}."),
+        format!("{header}.{payload}"),
+    ] {
         let response = app.get_authed(ME, &token).await;
         assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
     }
@@ -108,7 +124,12 @@ async fn a_token_for_another_algorithm_is_rejected() {
 #[tokio::test]
 async fn a_request_without_a_token_is_unauthenticated() {
     let app = spawn_app().await;
-    assert_problem(app.get(ME).await, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    assert_problem(
+        app.get(ME).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
 }
 
 #[tokio::test]
