@@ -77,7 +77,7 @@ impl Default for Settings {
 }
 
 /// Values given on the command line; unset ones fall through to the lower layers.
-#[derive(Debug, Default, Clone, Serialize, clap::Args)]
+#[derive(Default, Clone, Serialize, clap::Args)]
 pub struct Overrides {
     /// Address to listen on, e.g. 127.0.0.1:8080.
     #[arg(long, env = "TANDEM_LISTEN")]
@@ -99,6 +99,20 @@ pub struct Overrides {
     #[arg(long, env = "TANDEM_LOG_FORMAT", value_enum)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URLs may carry passwords.
+        let redacted = |url: &Option<String>| url.as_ref().map(|_| "[REDACTED]");
+        f.debug_struct("Overrides")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redacted(&self.database_url))
+            .field("redis_url", &redacted(&self.redis_url))
+            .field("log_format", &self.log_format)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -173,6 +187,10 @@ fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail fixes the closures' error type to figment::Error"
+)]
 mod tests {
     use super::*;
 
@@ -220,6 +238,11 @@ mod tests {
             let s = Settings::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
             let debug = format!("{s:?}");
             assert!(!debug.contains("hunter2"));
+            let flags = Overrides {
+                database_url: Some("postgres://u:hunter2hunter2@db/tandem".into()),
+                ..Overrides::default()
+            };
+            assert!(!format!("{flags:?}").contains("hunter2"));
             assert!(!debug.contains("ssssssss"));
             Ok(())
         });

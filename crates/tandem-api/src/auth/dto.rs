@@ -9,7 +9,11 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// Compared case-insensitively; stored lower-cased.
-    #[schema(example = "ada@example.com", max_length = 254, pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@\s\x00-\x1f\x7f-\x9f.]+)+\s*$")]
+    #[schema(
+        example = "ada@example.com",
+        max_length = 254,
+        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.]+(\.[^@\s\x00-\x1f\x7f-\x9f.]+)+\s*$"
+    )]
     pub email: String,
     /// At least 10 characters, mixing at least two of: lower case, upper case, digits, symbols.
     #[schema(

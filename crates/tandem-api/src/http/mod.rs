@@ -51,7 +51,18 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(problem::ensure_problem_json))
         .layer(CatchPanicLayer::custom(problem::panic_response))
-        .layer(security_headers())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(cors(&state.config))
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes));
 
@@ -82,33 +93,6 @@ fn request_span(request: &Request) -> tracing::Span {
         request.id = request_id,
         user.id = tracing::field::Empty,
     )
-}
-
-fn security_headers() -> ServiceBuilder<
-    tower::layer::util::Stack<
-        SetResponseHeaderLayer<HeaderValue>,
-        tower::layer::util::Stack<
-            SetResponseHeaderLayer<HeaderValue>,
-            tower::layer::util::Stack<
-                SetResponseHeaderLayer<HeaderValue>,
-                tower::layer::util::Identity,
-            >,
-        >,
-    >,
-> {
-    ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
 }
 
 fn cors(config: &ApiConfig) -> CorsLayer {

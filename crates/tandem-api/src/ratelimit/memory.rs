@@ -56,7 +56,11 @@ impl MemoryRateLimiter {
 #[async_trait::async_trait]
 impl RateLimiter for MemoryRateLimiter {
     async fn hit(&self, key: &str) -> anyhow::Result<Decision> {
-        if self.hits.fetch_add(1, Ordering::Relaxed) % Self::SWEEP_EVERY == 0 {
+        if self
+            .hits
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(Self::SWEEP_EVERY)
+        {
             self.limiter.retain_recent();
         }
         let limit = self.quota.limit;
