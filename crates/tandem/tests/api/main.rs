@@ -8,6 +8,7 @@ mod helpers;
 
 mod account;
 mod cli;
+mod client_address;
 mod foundation;
 mod login;
 mod openapi;

@@ -117,3 +117,25 @@ async fn an_access_token_is_not_a_refresh_token() {
     let response = app.refresh(&user.access_token).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
 }
+
+#[tokio::test]
+async fn of_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let attempts = (0..8).map(|_| app.refresh(&user.refresh_token));
+    let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED)
+    );
+    // The losers were replays, so the session is gone.
+    let me = app.get_authed("/api/v1/auth/me", &user.access_token).await;
+    assert_problem(me, StatusCode::UNAUTHORIZED, "session_revoked").await;
+}
