@@ -20,7 +20,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth;
 use crate::state::{ApiConfig, AppState};
@@ -68,7 +68,13 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(api)
-        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .merge(
+            SwaggerUi::new("/api/docs")
+                .url("/api/openapi.json", openapi)
+                // Off, or the UI loads a badge from validator.swagger.io, telling it where
+                // the document is: the docs must work offline and call nobody.
+                .config(Config::default().validator_url("none")),
+        )
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(layers)

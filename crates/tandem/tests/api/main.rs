@@ -16,4 +16,5 @@ mod rate_limit;
 mod refresh;
 mod register;
 mod sessions;
+mod swagger_ui;
 mod tokens;
