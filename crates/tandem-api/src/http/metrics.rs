@@ -6,7 +6,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::state::AppState;
@@ -18,6 +19,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    in_flight: IntGaugeVec,
 }
 
 impl Metrics {
@@ -38,12 +40,21 @@ impl Metrics {
             ]),
             &labels,
         )?;
+        let in_flight = IntGaugeVec::new(
+            Opts::new(
+                "tandem_http_requests_in_flight",
+                "HTTP requests being answered right now",
+            ),
+            &["route"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            in_flight,
         })
     }
 
@@ -64,7 +75,9 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let started = Instant::now();
+    let in_flight = InFlight::enter(state.metrics.in_flight.with_label_values(&[&route]));
     let response = next.run(request).await;
+    drop(in_flight);
     let status = response.status().as_u16().to_string();
     let labels = [method.as_str(), route.as_str(), status.as_str()];
     state.metrics.requests.with_label_values(&labels).inc();
@@ -74,4 +87,21 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         .with_label_values(&labels)
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// Counts one request in flight for as long as it lives, so a request whose future is
+/// dropped midway (client gone, shutdown) is still counted out.
+struct InFlight(IntGauge);
+
+impl InFlight {
+    fn enter(gauge: IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }

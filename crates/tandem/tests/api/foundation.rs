@@ -359,3 +359,43 @@ async fn a_stopped_server_shuts_down_cleanly_and_refuses_connections() {
         .expect_err("nothing listens any more");
     assert!(error.is_connect(), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_request_in_flight_at_shutdown_still_gets_its_answer() {
+    const GAUGE: &str = r#"tandem_http_requests_in_flight{route="/api/v1/auth/register"} 1"#;
+    let app = spawn_app().await;
+    for attempt in 0..20 {
+        let register = app
+            .client
+            .post(app.url("/api/v1/auth/register"))
+            .json(&serde_json::json!({
+                "email": format!("late-{attempt}@example.com"),
+                "password": crate::helpers::PASSWORD,
+                "name": "Late",
+            }));
+        let in_flight = tokio::spawn(register.send());
+        // Wait until the server itself reports the registration inside its handler
+        // (it spends tens of milliseconds hashing), then ask it to stop.
+        let caught = loop {
+            let metrics = app.get("/metrics").await.text().await.unwrap();
+            if metrics.contains(GAUGE) {
+                break true;
+            }
+            if in_flight.is_finished() {
+                break false;
+            }
+        };
+        if !caught {
+            continue;
+        }
+        let stopped = tokio::spawn(app.stop());
+        let response = in_flight
+            .await
+            .unwrap()
+            .expect("the in-flight request is answered");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        stopped.await.unwrap().expect("the server stops cleanly");
+        return;
+    }
+    panic!("no registration was ever seen in flight");
+}
