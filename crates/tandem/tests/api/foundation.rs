@@ -370,7 +370,7 @@ async fn a_request_in_flight_at_shutdown_still_gets_its_answer() {
             .post(app.url("/api/v1/auth/register"))
             .json(&serde_json::json!({
                 "email": format!("late-{attempt}@example.com"),
-                "password": crate::helpers::PASSWORD,
+                "password": PASSWORD,
                 "name": "Late",
             }));
         let in_flight = tokio::spawn(register.send());
