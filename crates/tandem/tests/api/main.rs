@@ -15,6 +15,7 @@ mod openapi;
 mod rate_limit;
 mod refresh;
 mod register;
+mod scale_out;
 mod sessions;
 mod swagger_ui;
 mod tokens;
