@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestUser, assert_problem, error_fields, json_body, spawn_app};
+use crate::helpers::{PASSWORD, TestUser, assert_problem, invalid_fields, json_body, spawn_app};
 
 #[tokio::test]
 async fn me_returns_the_callers_account() {
@@ -49,13 +49,7 @@ async fn an_empty_name_is_rejected() {
         .send()
         .await
         .unwrap();
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(error_fields(&problem), ["name"]);
+    assert_eq!(invalid_fields(response).await, ["name"]);
 }
 
 #[tokio::test]
@@ -117,13 +111,7 @@ async fn the_current_password_must_be_right() {
     let response = app
         .post_authed("/api/v1/auth/password", &user.access_token, Some(&body))
         .await;
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(error_fields(&problem), ["current_password"]);
+    assert_eq!(invalid_fields(response).await, ["current_password"]);
     assert_eq!(
         app.login(&user.email, PASSWORD).await.status(),
         StatusCode::OK
@@ -138,11 +126,5 @@ async fn the_new_password_must_be_strong() {
     let response = app
         .post_authed("/api/v1/auth/password", &user.access_token, Some(&body))
         .await;
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(error_fields(&problem), ["new_password"]);
+    assert_eq!(invalid_fields(response).await, ["new_password"]);
 }

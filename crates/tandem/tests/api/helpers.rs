@@ -240,3 +240,14 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Asserts a 422 `validation_failed` problem; returns the fields its `errors` name.
+pub async fn invalid_fields(response: Response) -> Vec<String> {
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    error_fields(&problem)
+}

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, assert_problem, error_fields, json_body, spawn_app};
+use crate::helpers::{PASSWORD, assert_problem, invalid_fields, json_body, spawn_app};
 
 #[tokio::test]
 async fn registering_returns_the_account_and_a_token_pair() {
@@ -51,13 +51,7 @@ async fn a_short_password_is_rejected_with_a_field_error() {
             &json!({"email": "a@example.com", "password": "Short1!", "name": "A"}),
         )
         .await;
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(error_fields(&problem), ["password"]);
+    assert_eq!(invalid_fields(response).await, ["password"]);
 }
 
 #[tokio::test]
@@ -70,13 +64,7 @@ async fn a_password_of_one_character_class_is_rejected() {
                 &json!({"email": "a@example.com", "password": password, "name": "A"}),
             )
             .await;
-        let problem = assert_problem(
-            response,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(error_fields(&problem), ["password"], "{password}");
+        assert_eq!(invalid_fields(response).await, ["password"], "{password}");
     }
 }
 
@@ -89,13 +77,10 @@ async fn every_invalid_field_is_reported_at_once() {
             &json!({"email": "not-an-email", "password": "short", "name": "   "}),
         )
         .await;
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(error_fields(&problem), ["email", "name", "password"]);
+    assert_eq!(
+        invalid_fields(response).await,
+        ["email", "name", "password"]
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::{
-    PASSWORD, TestApp, TestUser, assert_problem, error_fields, json_body, spawn_app,
+    PASSWORD, TestApp, TestUser, assert_problem, invalid_fields, json_body, spawn_app,
 };
 
 async fn login_again(app: &TestApp, user: &TestUser) -> TestUser {
@@ -131,13 +131,7 @@ async fn a_bad_limit_or_cursor_is_a_validation_error() {
                 &user.access_token,
             )
             .await;
-        let problem = assert_problem(
-            response,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(error_fields(&problem), [field]);
+        assert_eq!(invalid_fields(response).await, [field]);
     }
     let response = app
         .get_authed("/api/v1/auth/sessions?limit=many", &user.access_token)
