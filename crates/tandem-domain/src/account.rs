@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::validation::parse_name;
 use crate::{FieldError, UserId};
 
 /// An email address, trimmed and lower-cased so that one mailbox is one account.
@@ -38,6 +39,11 @@ impl Email {
         Ok(Self(email))
     }
 
+    /// Rebuilds an address read from storage, where it was validated on the way in.
+    pub fn from_storage(email: String) -> Self {
+        Self(email)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -49,23 +55,8 @@ impl Email {
 pub struct DisplayName(String);
 
 impl DisplayName {
-    const MAX_CHARS: usize = 100;
-
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(FieldError::new("name", "is required"));
-        }
-        if name.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new("name", "must be at most 100 characters"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "name",
-                "must not contain control characters",
-            ));
-        }
-        Ok(Self(name.to_owned()))
+        parse_name(raw, "name").map(Self)
     }
 
     pub fn as_str(&self) -> &str {

@@ -53,6 +53,22 @@ id_type!(
     /// Identifies a login session: every refresh and access token descends from one.
     SessionId
 );
+id_type!(
+    /// Identifies a project: the unit of membership and permission.
+    ProjectId
+);
+id_type!(
+    /// Identifies a workspace inside a project.
+    WorkspaceId
+);
+id_type!(
+    /// Identifies an invitation to a project.
+    InvitationId
+);
+id_type!(
+    /// Identifies an audit-log entry.
+    AuditId
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,16 +1,28 @@
 //! Tandem's domain: pure types and rules shared by every other crate, with no I/O.
 //!
-//! Values that cross a trust boundary (an email, a display name, a password) are parsed
+//! Values that cross a trust boundary (an email, a name, a password, a role) are parsed
 //! into newtypes once; after that the type system carries the proof that they are valid.
+//! The permission policy (`role::allows`) is the one place that decides who may do what.
 
 mod account;
+mod audit;
 mod clock;
+mod events;
 mod ids;
+mod project;
+mod role;
 mod session;
 mod validation;
 
 pub use account::{DisplayName, Email, NewPassword, User};
+pub use audit::{AuditContext, AuditEntry, AuditFilter};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{SessionId, UserId};
-pub use session::{NewSession, RefreshTokenHash, Rotation, Session};
+pub use events::DomainEvent;
+pub use ids::{AuditId, InvitationId, ProjectId, SessionId, UserId, WorkspaceId};
+pub use project::{
+    Description, Invitation, InvitationState, Member, Membership, Name, NewInvitation, Project,
+    Workspace,
+};
+pub use role::{Action, MembershipRefusal, Role, allows, may_assign, may_remove};
+pub use session::{NewSession, Rotation, Session, TokenHash};
 pub use validation::FieldError;

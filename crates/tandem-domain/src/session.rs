@@ -37,16 +37,17 @@ pub struct NewSession {
     pub ip: Option<String>,
     pub created_at: DateTime<Utc>,
     /// The first refresh token of the session.
-    pub refresh_token: RefreshTokenHash,
+    pub refresh_token: TokenHash,
     pub refresh_expires_at: DateTime<Utc>,
 }
 
-/// The SHA-256 of a refresh token, hex-encoded. The token itself is never stored.
+/// The SHA-256 of an opaque token (a refresh token, an invitation), hex-encoded. The
+/// token itself is never stored.
 ///
-/// A fast hash is right here: the token carries 256 random bits, so there is nothing
+/// A fast hash is right here: the tokens carry 256 random bits, so there is nothing
 /// for a slow hash to protect.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RefreshTokenHash(pub String);
+pub struct TokenHash(pub String);
 
 /// The outcome of presenting a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,3 +22,23 @@ impl FieldError {
         }
     }
 }
+
+/// The rule every human-chosen name follows (accounts, projects, workspaces): trimmed,
+/// 1 to 100 characters, no control characters. Returns the trimmed name.
+pub(crate) fn parse_name(raw: &str, field: &'static str) -> Result<String, FieldError> {
+    const MAX_CHARS: usize = 100;
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(FieldError::new(field, "is required"));
+    }
+    if name.chars().count() > MAX_CHARS {
+        return Err(FieldError::new(field, "must be at most 100 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}

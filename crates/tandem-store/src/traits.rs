@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tandem_domain::{
-    DisplayName, NewSession, RefreshTokenHash, Rotation, Session, SessionId, User, UserId,
+    DisplayName, NewSession, Rotation, Session, SessionId, TokenHash, User, UserId,
 };
 
 use crate::StoreError;
@@ -53,8 +53,8 @@ pub trait SessionStore: Send + Sync {
     /// two concurrent presentations of one token, exactly one rotates.
     async fn rotate_refresh_token(
         &self,
-        presented: &RefreshTokenHash,
-        next: &RefreshTokenHash,
+        presented: &TokenHash,
+        next: &TokenHash,
         next_expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Rotation, StoreError>;

@@ -11,7 +11,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tandem_domain::{RefreshTokenHash, SessionId, UserId};
+use tandem_domain::{SessionId, TokenHash, UserId};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -110,7 +110,7 @@ fn expired() -> ApiError {
 }
 
 /// A fresh refresh token (256 random bits, URL-safe) and the hash that is stored.
-pub fn new_refresh_token() -> (String, RefreshTokenHash) {
+pub fn new_refresh_token() -> (String, TokenHash) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -118,8 +118,8 @@ pub fn new_refresh_token() -> (String, RefreshTokenHash) {
     (token, hash)
 }
 
-pub fn hash_refresh_token(token: &str) -> RefreshTokenHash {
-    RefreshTokenHash(hex::encode(Sha256::digest(token.as_bytes())))
+pub fn hash_refresh_token(token: &str) -> TokenHash {
+    TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
 }
 
 #[cfg(test)]

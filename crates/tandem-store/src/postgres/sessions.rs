@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
-use tandem_domain::{NewSession, RefreshTokenHash, Rotation, Session, SessionId, UserId};
+use tandem_domain::{NewSession, Rotation, Session, SessionId, TokenHash, UserId};
 use uuid::Uuid;
 
 use super::{PgStore, micros, on_unique_violation};
@@ -111,8 +111,8 @@ impl SessionStore for PgStore {
 
     async fn rotate_refresh_token(
         &self,
-        presented: &RefreshTokenHash,
-        next: &RefreshTokenHash,
+        presented: &TokenHash,
+        next: &TokenHash,
         next_expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Rotation, StoreError> {
@@ -157,8 +157,8 @@ impl SessionStore for PgStore {
 /// The body of [`SessionStore::rotate_refresh_token`], inside its transaction.
 async fn rotate(
     tx: &mut Transaction<'static, Postgres>,
-    presented: &RefreshTokenHash,
-    next: &RefreshTokenHash,
+    presented: &TokenHash,
+    next: &TokenHash,
     next_expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Rotation, StoreError> {
@@ -231,7 +231,7 @@ async fn revoke_for_reuse(
 
 async fn insert_token(
     tx: &mut Transaction<'static, Postgres>,
-    hash: &RefreshTokenHash,
+    hash: &TokenHash,
     session_id: SessionId,
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,

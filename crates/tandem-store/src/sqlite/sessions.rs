@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{Sqlite, Transaction};
-use tandem_domain::{NewSession, RefreshTokenHash, Rotation, Session, SessionId, UserId};
+use tandem_domain::{NewSession, Rotation, Session, SessionId, TokenHash, UserId};
 
 use super::{
     SqliteStore, decode_id, decode_opt_time, decode_time, encode_id, encode_time,
@@ -122,8 +122,8 @@ impl SessionStore for SqliteStore {
 
     async fn rotate_refresh_token(
         &self,
-        presented: &RefreshTokenHash,
-        next: &RefreshTokenHash,
+        presented: &TokenHash,
+        next: &TokenHash,
         next_expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Rotation, StoreError> {
@@ -169,8 +169,8 @@ impl SessionStore for SqliteStore {
 /// The body of [`SessionStore::rotate_refresh_token`], inside its write transaction.
 async fn rotate(
     tx: &mut Transaction<'static, Sqlite>,
-    presented: &RefreshTokenHash,
-    next: &RefreshTokenHash,
+    presented: &TokenHash,
+    next: &TokenHash,
     next_expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Rotation, StoreError> {
@@ -242,7 +242,7 @@ async fn revoke_for_reuse(
 
 async fn insert_token(
     tx: &mut Transaction<'static, Sqlite>,
-    hash: &RefreshTokenHash,
+    hash: &TokenHash,
     session_id: SessionId,
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,

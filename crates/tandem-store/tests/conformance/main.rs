@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tandem_domain::{
-    Clock, DisplayName, Email, ManualClock, NewSession, RefreshTokenHash, Rotation, Session,
-    SessionId, SystemClock, User, UserId,
+    Clock, DisplayName, Email, ManualClock, NewSession, Rotation, Session, SessionId, SystemClock,
+    TokenHash, User, UserId,
 };
 use tandem_store::Store;
 use tandem_store::testing::{TestDatabase, backend_under_test};
@@ -84,8 +84,8 @@ impl Fixture {
 }
 
 /// Stands in for the SHA-256 hex the API stores; the store treats it as opaque.
-fn hash(token: &str) -> RefreshTokenHash {
-    RefreshTokenHash(format!("hash-of-{token}"))
+fn hash(token: &str) -> TokenHash {
+    TokenHash(format!("hash-of-{token}"))
 }
 
 fn ids(sessions: &[Session]) -> Vec<SessionId> {

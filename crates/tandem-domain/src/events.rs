@@ -1,0 +1,70 @@
+//! Domain events: what changed, published after the transaction that changed it commits.
+//! The realtime gateway turns them into channel events.
+
+use serde::Serialize;
+
+use crate::{Invitation, Member, Project, ProjectId, Role, UserId, Workspace, WorkspaceId};
+
+/// Something that happened in a project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "data")]
+pub enum DomainEvent {
+    #[serde(rename = "project.created")]
+    ProjectCreated(Project),
+    #[serde(rename = "project.updated")]
+    ProjectUpdated(Project),
+    #[serde(rename = "project.deleted")]
+    ProjectDeleted { project_id: ProjectId },
+    #[serde(rename = "member.added")]
+    MemberAdded {
+        project_id: ProjectId,
+        member: Member,
+    },
+    #[serde(rename = "member.role_changed")]
+    MemberRoleChanged {
+        project_id: ProjectId,
+        user_id: UserId,
+        role: Role,
+    },
+    #[serde(rename = "member.removed")]
+    MemberRemoved {
+        project_id: ProjectId,
+        user_id: UserId,
+    },
+    #[serde(rename = "project.ownership_transferred")]
+    OwnershipTransferred {
+        project_id: ProjectId,
+        from: UserId,
+        to: UserId,
+    },
+    #[serde(rename = "invitation.created")]
+    InvitationCreated(Invitation),
+    #[serde(rename = "invitation.revoked")]
+    InvitationRevoked(Invitation),
+    #[serde(rename = "workspace.created")]
+    WorkspaceCreated(Workspace),
+    #[serde(rename = "workspace.updated")]
+    WorkspaceUpdated(Workspace),
+    #[serde(rename = "workspace.deleted")]
+    WorkspaceDeleted {
+        project_id: ProjectId,
+        workspace_id: WorkspaceId,
+    },
+}
+
+impl DomainEvent {
+    /// The project whose channel carries this event.
+    pub fn project_id(&self) -> ProjectId {
+        match self {
+            DomainEvent::ProjectCreated(p) | DomainEvent::ProjectUpdated(p) => p.id,
+            DomainEvent::InvitationCreated(i) | DomainEvent::InvitationRevoked(i) => i.project_id,
+            DomainEvent::WorkspaceCreated(w) | DomainEvent::WorkspaceUpdated(w) => w.project_id,
+            DomainEvent::ProjectDeleted { project_id }
+            | DomainEvent::MemberAdded { project_id, .. }
+            | DomainEvent::MemberRoleChanged { project_id, .. }
+            | DomainEvent::MemberRemoved { project_id, .. }
+            | DomainEvent::OwnershipTransferred { project_id, .. }
+            | DomainEvent::WorkspaceDeleted { project_id, .. } => *project_id,
+        }
+    }
+}
