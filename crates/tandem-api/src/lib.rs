@@ -4,8 +4,10 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod http;
+mod projects;
 pub mod ratelimit;
 mod state;
 

@@ -9,6 +9,7 @@ use tandem_domain::Clock;
 use tandem_store::Store;
 
 use crate::auth::{AccessTokens, Passwords, SessionCache};
+use crate::events::EventPublisher;
 use crate::http::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 
@@ -45,6 +46,8 @@ pub struct App {
     /// Present in scale-out mode; checked by `/readyz`.
     pub redis: Option<redis::aio::ConnectionManager>,
     pub metrics: Metrics,
+    /// Domain events of committed changes, for the realtime gateway.
+    pub events: EventPublisher,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             passwords: Passwords::new()?,
             sessions: SessionCache::new(),
             metrics: Metrics::new()?,
+            events: EventPublisher::new(),
             config,
             store,
             clock,

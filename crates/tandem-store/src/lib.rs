@@ -4,9 +4,11 @@
 //! Both implementations pass the same conformance suite (`tests/conformance/`); that
 //! suite, not either implementation, is the contract.
 
+mod audit;
 mod error;
 mod postgres;
 mod sqlite;
+mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod traits;
@@ -16,6 +18,10 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use tenancy::{
+    Acceptance, AuditStore, InvitationStore, MemberStore, ProjectStore, ProjectWithRole,
+    WorkspaceStore,
+};
 pub use traits::{SessionStore, Store, UserStore};
 
 /// The backend a database URL names.

@@ -11,11 +11,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-use crate::{Backend, Store};
+use crate::{Backend, Store, StoreError};
 
 /// The environment variable naming the PostgreSQL database tests run against.
 pub const DATABASE_URL_ENV: &str = "TANDEM_TEST_DATABASE_URL";
@@ -82,6 +82,53 @@ impl TestDatabase {
                 backend_under_test()
             ),
         }
+    }
+
+    /// How many rows `table` holds, counted over a connection of its own: for tests that
+    /// check what no store method shows, such as the rows a cascade removed.
+    ///
+    /// # Panics
+    ///
+    /// If `table` is not a plain lower-case name, or the query fails.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        assert!(
+            !table.is_empty() && table.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "not a table name: {table:?}"
+        );
+        // Checked just above to be a bare identifier, so it cannot inject.
+        let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        let counted: Result<i64, StoreError> = async {
+            Ok(match Backend::from_url(&self.url)? {
+                Backend::Sqlite => {
+                    let mut conn = SqliteConnection::connect(&self.url).await?;
+                    sqlx::query_scalar(sql).fetch_one(&mut conn).await?
+                }
+                Backend::Postgres => {
+                    let mut conn = PgConnection::connect(&self.url).await?;
+                    sqlx::query_scalar(sql).fetch_one(&mut conn).await?
+                }
+            })
+        }
+        .await;
+        counted.unwrap_or_else(|e| panic!("cannot count the rows of {table}: {e}"))
+    }
+
+    /// Runs one raw SQL statement over a connection of its own and returns the number
+    /// of rows it affected: for tests that try what the stores never do, such as
+    /// changing an audit row.
+    pub async fn execute(&self, sql: &str) -> Result<u64, StoreError> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        let affected = match Backend::from_url(&self.url)? {
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::connect(&self.url).await?;
+                sqlx::query(sql).execute(&mut conn).await?.rows_affected()
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::connect(&self.url).await?;
+                sqlx::query(sql).execute(&mut conn).await?.rows_affected()
+            }
+        };
+        Ok(affected)
     }
 
     fn create_sqlite() -> Self {

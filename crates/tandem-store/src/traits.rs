@@ -6,7 +6,7 @@ use tandem_domain::{
     DisplayName, NewSession, Rotation, Session, SessionId, TokenHash, User, UserId,
 };
 
-use crate::StoreError;
+use crate::{AuditStore, InvitationStore, MemberStore, ProjectStore, StoreError, WorkspaceStore};
 
 /// Accounts.
 #[async_trait]
@@ -71,7 +71,16 @@ pub trait SessionStore: Send + Sync {
 
 /// Everything the server stores, behind one handle.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + std::fmt::Debug {
+pub trait Store:
+    UserStore
+    + SessionStore
+    + ProjectStore
+    + MemberStore
+    + InvitationStore
+    + WorkspaceStore
+    + AuditStore
+    + std::fmt::Debug
+{
     /// Applies the embedded migrations that have not run yet.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// A cheap round trip, for `/readyz`.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use secrecy::ExposeSecret;
+use tandem_api::events::EventPublisher;
 use tandem_api::ratelimit::{MemoryRateLimiter, Quota, RateLimiter, RedisRateLimiter};
 use tandem_api::{ApiConfig, AppState};
 use tandem_domain::{Clock, SystemClock};
@@ -25,6 +26,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Arc<dyn Store>,
+    events: EventPublisher,
     shutdown_timeout: Duration,
 }
 
@@ -84,10 +86,16 @@ impl Application {
             .with_context(|| format!("binding {}", settings.listen))?;
         Ok(Self {
             listener,
+            events: state.events.clone(),
             router: tandem_api::router(state),
             store,
             shutdown_timeout: settings.shutdown_timeout,
         })
+    }
+
+    /// The domain events of committed changes (the realtime gateway listens here).
+    pub fn events(&self) -> &EventPublisher {
+        &self.events
     }
 
     /// The address actually bound (the real port when 0 was asked for).

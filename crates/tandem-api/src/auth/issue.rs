@@ -3,7 +3,7 @@
 use tandem_domain::{NewSession, SessionId, User};
 
 use super::dto::{AuthResponse, UserView};
-use super::tokens::new_refresh_token;
+use super::tokens::new_token;
 use crate::error::ApiResult;
 use crate::extract::ClientInfo;
 use crate::state::AppState;
@@ -15,7 +15,7 @@ pub async fn start_session(
     client: ClientInfo,
 ) -> ApiResult<AuthResponse> {
     let now = state.clock.now();
-    let (refresh_token, hash) = new_refresh_token();
+    let (refresh_token, hash) = new_token();
     let session = state
         .store
         .create_session(&NewSession {

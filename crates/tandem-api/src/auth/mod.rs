@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 pub use dto::{AuthResponse, UserView};
 pub use password::Passwords;
 pub use session_cache::{SessionCache, SessionState};
-pub use tokens::{AccessTokens, Claims};
+pub use tokens::{AccessTokens, Claims, hash_token, new_token};
 
 use crate::ratelimit;
 use crate::state::AppState;

@@ -5,7 +5,7 @@ use tandem_domain::Rotation;
 
 use super::dto::{AuthResponse, RefreshRequest};
 use super::issue::token_pair;
-use super::tokens::{hash_refresh_token, new_refresh_token};
+use super::tokens::{hash_token, new_token};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -28,8 +28,8 @@ pub async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<ApiJson<AuthResponse>> {
     let now = state.clock.now();
-    let presented = hash_refresh_token(&body.refresh_token);
-    let (next_token, next_hash) = new_refresh_token();
+    let presented = hash_token(&body.refresh_token);
+    let (next_token, next_hash) = new_token();
     let expires_at = now + state.config.refresh_token_ttl;
     let rotation = state
         .store

@@ -109,16 +109,17 @@ fn expired() -> ApiError {
     ApiError::unauthorized("token_expired", "the access token has expired; refresh it")
 }
 
-/// A fresh refresh token (256 random bits, URL-safe) and the hash that is stored.
-pub fn new_refresh_token() -> (String, TokenHash) {
+/// A fresh opaque token (256 random bits, URL-safe) and the hash that is stored: used
+/// for refresh tokens and invitation tokens.
+pub fn new_token() -> (String, TokenHash) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = hash_refresh_token(&token);
+    let hash = hash_token(&token);
     (token, hash)
 }
 
-pub fn hash_refresh_token(token: &str) -> TokenHash {
+pub fn hash_token(token: &str) -> TokenHash {
     TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
 }
 
@@ -174,11 +175,11 @@ mod tests {
 
     #[test]
     fn refresh_tokens_are_long_random_and_hashed() {
-        let (a, hash_a) = new_refresh_token();
-        let (b, _) = new_refresh_token();
+        let (a, hash_a) = new_token();
+        let (b, _) = new_token();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert_eq!(hash_refresh_token(&a), hash_a);
+        assert_eq!(hash_token(&a), hash_a);
         assert_eq!(hash_a.0.len(), 64);
     }
 }

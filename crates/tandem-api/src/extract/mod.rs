@@ -4,8 +4,10 @@ mod auth;
 mod client;
 mod json;
 mod pagination;
+mod project;
 
 pub use auth::AuthUser;
 pub use client::ClientInfo;
 pub use json::ApiJson;
 pub use pagination::{Page, Pagination};
+pub use project::{Actor, ProjectAccess, WorkspaceAccess, project_not_found};

@@ -33,6 +33,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let (api, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1/auth", auth::router(&state))
+        .merge(crate::projects::router())
         .merge(ops::router())
         .split_for_parts();
     openapi::add_common_errors(&mut openapi);

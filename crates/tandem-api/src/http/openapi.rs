@@ -18,6 +18,11 @@ use crate::error::Problem;
     components(schemas(Problem)),
     tags(
         (name = "auth", description = "Accounts, login sessions and tokens"),
+        (name = "projects", description = "Projects: the unit of membership and permission"),
+        (name = "members", description = "Who is in a project, with which role"),
+        (name = "invitations", description = "Inviting people into a project"),
+        (name = "workspaces", description = "Workspaces inside a project"),
+        (name = "audit", description = "The audit log of a project"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

@@ -1,8 +1,12 @@
 //! The PostgreSQL implementation of every store trait: the connection pool and the
 //! schema migrations. Ids are `UUID` and times `TIMESTAMPTZ`, decoded by sqlx directly.
 
+mod invitations;
+mod members;
+mod projects;
 mod sessions;
 mod users;
+mod workspaces;
 
 use std::str::FromStr;
 

@@ -7,8 +7,13 @@
 //! compares the values, which is what `ORDER BY id`, `id > ?` and time comparisons in
 //! SQL rely on.
 
+mod audit_log;
+mod invitations;
+mod members;
+mod projects;
 mod sessions;
 mod users;
+mod workspaces;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,12 +23,19 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use tandem_domain::Role;
 use uuid::Uuid;
 
 use crate::{Store, StoreError};
 
 /// The one text format of a stored time: fixed width, so text order is time order.
 const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// How every transaction that writes begins: it takes the write lock up front (waiting
+/// up to the busy timeout for it) instead of reading under a shared lock and then failing
+/// with `SQLITE_BUSY` when it tries to upgrade. Read-then-write checks are race-free
+/// under it.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 /// How long a connection waits for another one's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -133,6 +145,17 @@ fn decode_id(column: &str, text: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::try_parse(text).map_err(|e| decode_error(column, e))
 }
 
+/// Reads a role column; `column` names it in the error.
+fn decode_role(column: &str, text: &str) -> Result<Role, sqlx::Error> {
+    text.parse()
+        .map_err(|()| decode_error(column, UnknownRole(text.to_owned())))
+}
+
+/// A role column held a value no `Role` parses from.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?}")]
+struct UnknownRole(String);
+
 fn decode_error(
     column: &str,
     source: impl std::error::Error + Send + Sync + 'static,
@@ -147,6 +170,15 @@ fn decode_error(
 fn on_unique_violation(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |err| match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Other(err),
+    }
+}
+
+/// Turns a foreign-key violation (a row named by id does not exist) into `NotFound`;
+/// any other error stays `Other`.
+fn on_foreign_key_violation(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
         _ => StoreError::Other(err),
     }
 }

@@ -1,9 +1,7 @@
 //! Login sessions and refresh-token rotation in SQLite: the `sessions` and
 //! `refresh_tokens` tables.
 //!
-//! Every transaction here writes, so each starts with `BEGIN IMMEDIATE`: it takes the
-//! write lock up front (waiting up to the busy timeout for it) instead of reading under a
-//! shared lock and then failing with `SQLITE_BUSY` when it tries to upgrade.
+//! Every transaction here writes, so each starts with [`BEGIN_WRITE`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -11,7 +9,7 @@ use sqlx::{Sqlite, Transaction};
 use tandem_domain::{NewSession, Rotation, Session, SessionId, TokenHash, UserId};
 
 use super::{
-    SqliteStore, decode_id, decode_opt_time, decode_time, encode_id, encode_time,
+    BEGIN_WRITE, SqliteStore, decode_id, decode_opt_time, decode_time, encode_id, encode_time,
     on_unique_violation,
 };
 use crate::{SessionStore, StoreError};
@@ -51,8 +49,6 @@ struct TokenRow {
     expires_at: String,
     used_at: Option<String>,
 }
-
-const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 #[async_trait]
 impl SessionStore for SqliteStore {

@@ -5,16 +5,26 @@
 //! This file holds the fixture and the tests of the store as a whole; each aggregate's
 //! tests live in a module of their own.
 
+mod acceptance;
+mod audit;
+mod invitations;
+mod members;
+mod projects;
 mod rotation;
 mod sessions;
 mod users;
+mod workspaces;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use tandem_domain::{
-    Clock, DisplayName, Email, ManualClock, NewSession, Rotation, Session, SessionId, SystemClock,
-    TokenHash, User, UserId,
+    AuditContext, AuditEntry, AuditFilter, Clock, Description, DisplayName, Email, Invitation,
+    InvitationId, ManualClock, Member, Membership, Name, NewInvitation, NewSession, Project,
+    ProjectId, Role, Rotation, Session, SessionId, SystemClock, TokenHash, User, UserId, Workspace,
+    WorkspaceId,
 };
 use tandem_store::Store;
 use tandem_store::testing::{TestDatabase, backend_under_test};
@@ -23,8 +33,8 @@ use tandem_store::testing::{TestDatabase, backend_under_test};
 struct Fixture {
     store: Arc<dyn Store>,
     clock: ManualClock,
-    // Declared last so it is dropped after the store.
-    _db: TestDatabase,
+    /// The database itself, for raw SQL. Declared last so it is dropped after the store.
+    db: TestDatabase,
 }
 
 impl Fixture {
@@ -35,7 +45,7 @@ impl Fixture {
         Self {
             store,
             clock: ManualClock::starting_now(),
-            _db: db,
+            db,
         }
     }
 
@@ -44,11 +54,15 @@ impl Fixture {
     }
 
     async fn user(&self, email: &str) -> User {
+        self.named_user(email, "Ada Lovelace").await
+    }
+
+    async fn named_user(&self, email: &str, name: &str) -> User {
         let now = self.now();
         let user = User {
             id: UserId::new(now),
             email: Email::parse(email).unwrap(),
-            name: DisplayName::parse("Ada Lovelace").unwrap(),
+            name: DisplayName::parse(name).unwrap(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
             created_at: now,
             updated_at: now,
@@ -80,6 +94,183 @@ impl Fixture {
             .rotate_refresh_token(&hash(presented), &hash(next), now + Duration::days(30), now)
             .await
             .unwrap()
+    }
+}
+
+/// The request id every [`Fixture::audit_ctx`] carries.
+const REQUEST_ID: &str = "req-conformance";
+
+/// Tenancy: projects, members, invitations, workspaces and their audit rows.
+impl Fixture {
+    /// A request by `actor` at the clock's current time.
+    fn audit_ctx(&self, actor: &User) -> AuditContext {
+        AuditContext {
+            actor: actor.id,
+            request_id: Some(REQUEST_ID.to_owned()),
+            at: self.now(),
+        }
+    }
+
+    /// Steps the clock by a millisecond, so that each thing made sorts after the last.
+    fn tick(&self) {
+        self.clock.advance(Duration::milliseconds(1));
+    }
+
+    /// Creates a project named `name` with `owner` as its owner.
+    async fn project(&self, owner: &User, name: &str) -> Project {
+        self.tick();
+        let now = self.now();
+        let project = Project {
+            id: ProjectId::new(now),
+            name: name_of(name),
+            description: Description::parse("A project under test").unwrap(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store
+            .create_project(&project, owner.id, &self.audit_ctx(owner))
+            .await
+            .unwrap();
+        project
+    }
+
+    /// Adds `user` to `project` with `role`, as `by`.
+    async fn add_member(&self, project: &Project, user: &User, role: Role, by: &User) -> Member {
+        self.tick();
+        let membership = Membership {
+            project_id: project.id,
+            user_id: user.id,
+            role,
+            joined_at: self.now(),
+        };
+        self.store
+            .add_member(&membership, &self.audit_ctx(by))
+            .await
+            .unwrap()
+    }
+
+    /// An invitation to `project` as `role` for `email` (anyone if `None`), by `by`,
+    /// whose token is `token` (see [`hash`]) and which expires in 7 days.
+    async fn invitation(
+        &self,
+        project: &Project,
+        by: &User,
+        email: Option<&str>,
+        role: Role,
+        token: &str,
+    ) -> Invitation {
+        self.tick();
+        let now = self.now();
+        let invitation = Invitation {
+            id: InvitationId::new(now),
+            project_id: project.id,
+            email: email.map(|e| Email::parse(e).unwrap()),
+            role,
+            created_by: by.id,
+            created_at: now,
+            expires_at: now + Duration::days(7),
+            accepted_at: None,
+            accepted_by: None,
+            revoked_at: None,
+        };
+        let new = NewInvitation {
+            invitation: invitation.clone(),
+            token_hash: hash(token),
+        };
+        self.store
+            .create_invitation(&new, &self.audit_ctx(by))
+            .await
+            .unwrap();
+        invitation
+    }
+
+    /// A workspace named `name` in `project` with settings `{"theme": "dark"}`, by `by`.
+    async fn workspace(&self, project: &Project, by: &User, name: &str) -> Workspace {
+        self.tick();
+        let now = self.now();
+        let workspace = Workspace {
+            id: WorkspaceId::new(now),
+            project_id: project.id,
+            name: name_of(name),
+            settings: settings(serde_json::json!({ "theme": "dark" })),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store
+            .create_workspace(&workspace, &self.audit_ctx(by))
+            .await
+            .unwrap();
+        workspace
+    }
+
+    /// `user`'s role in `project`; `None` if not a member.
+    async fn role_of(&self, project: ProjectId, user: UserId) -> Option<Role> {
+        let membership = self.store.membership(project, user).await.unwrap();
+        membership.map(|m| m.role)
+    }
+
+    /// Every audit row of `project`, oldest first.
+    async fn audit_log(&self, project: ProjectId) -> Vec<AuditEntry> {
+        self.store
+            .list_audit(project, &AuditFilter::default(), None, 10_000)
+            .await
+            .unwrap()
+    }
+
+    /// The newest audit row of `project`.
+    async fn last_audit(&self, project: ProjectId) -> AuditEntry {
+        self.audit_log(project)
+            .await
+            .pop()
+            .expect("the project has audit rows")
+    }
+}
+
+/// Checks one audit row: written by `actor` under [`REQUEST_ID`] at `at`, with the given
+/// action, target and JSON states before and after.
+#[expect(clippy::too_many_arguments, reason = "one argument per audited column")]
+fn assert_audit(
+    entry: &AuditEntry,
+    project: ProjectId,
+    actor: &User,
+    at: DateTime<Utc>,
+    action: &str,
+    target: (&str, String),
+    before: Option<Value>,
+    after: Option<Value>,
+) {
+    assert_eq!(entry.project_id, project, "project of {action}");
+    assert_eq!(entry.actor, actor.id, "actor of {action}");
+    assert_eq!(entry.action, action);
+    assert_eq!(
+        (entry.target_type.as_str(), entry.target_id.clone()),
+        target,
+        "target of {action}"
+    );
+    assert_eq!(
+        entry.request_id.as_deref(),
+        Some(REQUEST_ID),
+        "request id of {action}"
+    );
+    assert_eq!(entry.before, before, "before of {action}");
+    assert_eq!(entry.after, after, "after of {action}");
+    assert_eq!(entry.at, at, "time of {action}");
+}
+
+/// `value` as the JSON an audit row records.
+fn state(value: &impl Serialize) -> Option<Value> {
+    Some(serde_json::to_value(value).unwrap())
+}
+
+fn name_of(raw: &str) -> Name {
+    Name::parse(raw, "name").unwrap()
+}
+
+/// A JSON object, for workspace settings.
+fn settings(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("settings must be an object, got {other}"),
     }
 }
 

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// The settings the server was built with.
     pub settings: Settings,
+    /// Domain events the server published, from its start.
+    pub events: tokio::sync::broadcast::Receiver<tandem_domain::DomainEvent>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     // Dropped last: the server must be gone before its database is.
@@ -72,6 +74,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("the server builds");
     let port = app.local_addr().expect("a bound address").port();
+    let events = app.events().subscribe();
     let (shutdown, stop) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stop.await;
@@ -84,6 +87,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             .expect("a client"),
         clock,
         settings,
+        events,
         shutdown: Some(shutdown),
         server: Some(server),
         _data_dir: data_dir,

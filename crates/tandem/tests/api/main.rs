@@ -7,15 +7,21 @@
 mod helpers;
 
 mod account;
+mod audit_log;
 mod cli;
 mod client_address;
 mod foundation;
+mod invitations;
 mod login;
+mod members;
 mod openapi;
+mod projects;
 mod rate_limit;
 mod refresh;
 mod register;
+mod role_matrix;
 mod scale_out;
 mod sessions;
 mod swagger_ui;
+mod tenancy_helpers;
 mod tokens;

@@ -1,0 +1,35 @@
+//! The in-process publisher of domain events. Handlers publish after the store has
+//! committed, so nobody hears of a change that rolled back; the realtime gateway
+//! subscribes here to fan events out to clients.
+
+use tandem_domain::DomainEvent;
+use tokio::sync::broadcast;
+
+/// Fans domain events out to every subscriber in this process.
+#[derive(Debug, Clone)]
+pub struct EventPublisher(broadcast::Sender<DomainEvent>);
+
+impl EventPublisher {
+    /// Events a slow subscriber may fall behind by before it misses some (it is told,
+    /// via `RecvError::Lagged`, and resynchronises); bounded so it cannot grow memory.
+    const CAPACITY: usize = 1024;
+
+    pub fn new() -> Self {
+        Self(broadcast::channel(Self::CAPACITY).0)
+    }
+
+    /// Publishes a committed change. Having no subscriber is normal, not an error.
+    pub fn publish(&self, event: DomainEvent) {
+        let _ = self.0.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<DomainEvent> {
+        self.0.subscribe()
+    }
+}
+
+impl Default for EventPublisher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
