@@ -116,3 +116,24 @@ async fn a_rejected_registration_stores_nothing() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn unknown_fields_are_rejected_not_ignored() {
+    let app = spawn_app().await;
+    let response = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({"email": "a@example.com", "password": PASSWORD, "name": "A", "role": "admin"}),
+        )
+        .await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("role"),
+        "{problem}"
+    );
+}
