@@ -116,6 +116,15 @@ pub async fn update_project(
         .map(Description::parse)
         .transpose();
     let (name, description) = collect(name, description)?;
+    if name.is_none() && description.is_none() {
+        // Nothing to change: no write, no audit row, no event.
+        let project = state
+            .store
+            .project_by_id(access.project_id)
+            .await?
+            .ok_or_else(crate::extract::project_not_found)?;
+        return Ok(ApiJson(ProjectView::new(project, access.role)));
+    }
     let project = state
         .store
         .update_project(

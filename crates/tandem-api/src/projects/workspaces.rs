@@ -112,6 +112,10 @@ pub async fn update_workspace(
         .map(|n| Name::parse(n, "name"))
         .transpose()
         .map_err(|e| ApiError::Validation(vec![e]))?;
+    if name.is_none() && body.settings.is_none() {
+        // Nothing to change: no write, no audit row, no event.
+        return Ok(ApiJson(ws.workspace.into()));
+    }
     let workspace = state
         .store
         .update_workspace(

@@ -157,3 +157,31 @@ impl TestApp {
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     }
 }
+
+#[tokio::test]
+async fn an_empty_patch_changes_nothing_and_records_nothing() {
+    let app = spawn_app().await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let token = &cast.owner.access_token;
+    let before = audit(&app, &scene, token, "").await.len();
+    let project = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/projects/{}", scene.project),
+            token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(json_body(project).await["name"], "Apollo");
+    let workspace = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/workspaces/{}", scene.workspace),
+            token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(json_body(workspace).await["name"], "Design");
+    assert_eq!(audit(&app, &scene, token, "").await.len(), before);
+}

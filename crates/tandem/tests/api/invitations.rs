@@ -260,3 +260,28 @@ async fn invitations_cannot_grant_ownership_or_outrank_the_inviter() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn an_admin_of_one_project_cannot_revoke_another_projects_invitation() {
+    let app = spawn_app().await;
+    let (alice, mallory, guest) = (
+        app.new_user().await,
+        app.new_user().await,
+        app.new_user().await,
+    );
+    let alices = project_of(&app, &alice).await;
+    let mallorys = project_of(&app, &mallory).await;
+    let invitation = invite(&app, &alice, &alices, json!({"role": "viewer"})).await;
+    let id = invitation["invitation"]["id"].as_str().unwrap();
+    // Mallory owns her own project and names Alice's invitation through it.
+    let path = format!("/api/v1/projects/{mallorys}/invitations/{id}");
+    let response = app
+        .send(Method::DELETE, &path, &mallory.access_token, None)
+        .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(
+        accept(&app, &guest, &invitation).await.status(),
+        StatusCode::OK,
+        "still valid"
+    );
+}
