@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use tandem_domain::{
-    AuditContext, Email, Invitation, InvitationId, Member, Membership, NewInvitation, ProjectId,
-    TokenHash, UserId,
+    AuditContext, Email, Invitation, InvitationId, InvitationState, Member, Membership,
+    NewInvitation, ProjectId, TokenHash, UserId,
 };
 
 use super::audit_log::insert_audit;
@@ -213,14 +213,11 @@ async fn accept(
         return Ok(Acceptance::Unknown);
     };
     let before = Invitation::try_from(row)?;
-    if before.accepted_at.is_some() {
-        return Ok(Acceptance::Used);
-    }
-    if before.revoked_at.is_some() {
-        return Ok(Acceptance::Revoked);
-    }
-    if before.expires_at <= audit.at {
-        return Ok(Acceptance::Expired);
+    match before.state(audit.at) {
+        InvitationState::Accepted => return Ok(Acceptance::Used),
+        InvitationState::Revoked => return Ok(Acceptance::Revoked),
+        InvitationState::Expired => return Ok(Acceptance::Expired),
+        InvitationState::Pending => {}
     }
     if before
         .email
