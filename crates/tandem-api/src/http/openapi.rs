@@ -1,7 +1,7 @@
 //! The OpenAPI document's frame: info, tags, the bearer scheme. Paths are collected from
 //! the routers themselves, so a route cannot exist undocumented.
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -47,8 +47,9 @@ impl Modify for BearerAuth {
 }
 
 /// Documents, on every operation, the errors that any operation of its kind can answer:
-/// the body errors (400, 413, 415, 422) where there is a JSON body, 401 where a bearer
-/// token is required. Handlers document only the errors particular to them.
+/// the body errors (400, 413, 415, 422) where there is a JSON body, the query errors (400,
+/// 422) where a list is paginated, 401 where a bearer token is required. Handlers
+/// document only the errors particular to them.
 ///
 /// Runs on the finished document: the routers' paths are merged in after `ApiDoc`'s own
 /// modifiers have run.
@@ -81,6 +82,17 @@ fn add_operation_errors(operation: &mut Operation) {
                 "`unsupported_media_type`: the body is not `application/json`",
             ),
             ("422", "`validation_failed`: a field is missing or invalid"),
+        ]);
+    }
+    let paginated = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| p.name == "limit" && p.parameter_in == ParameterIn::Query);
+    if paginated {
+        common.extend([
+            ("400", "`invalid_query`: a query parameter has the wrong type"),
+            ("422", "`validation_failed`: `limit` out of range or `cursor` not issued by the server"),
         ]);
     }
     if operation.security.is_some() {
