@@ -91,8 +91,14 @@ fn add_operation_errors(operation: &mut Operation) {
         .any(|p| p.name == "limit" && p.parameter_in == ParameterIn::Query);
     if paginated {
         common.extend([
-            ("400", "`invalid_query`: a query parameter has the wrong type"),
-            ("422", "`validation_failed`: `limit` out of range or `cursor` not issued by the server"),
+            (
+                "400",
+                "`invalid_query`: a query parameter has the wrong type",
+            ),
+            (
+                "422",
+                "`validation_failed`: `limit` out of range or `cursor` not issued by the server",
+            ),
         ]);
     }
     if operation.security.is_some() {
