@@ -1,9 +1,13 @@
 //! Tandem's realtime layer: the channels clients subscribe to, and the `Bus` that carries
 //! events between the nodes of a deployment (in process when embedded, Redis pub/sub
-//! when scaled out).
+//! when scaled out), and the per-channel history that lets a reconnecting client catch up.
 
 pub mod bus;
 mod channel;
+pub mod history;
 
 pub use bus::{Bus, Envelope, MemoryBus, RedisBus};
 pub use channel::{Channel, ChannelError};
+pub use history::{
+    FrameTemplate, History, MemoryHistory, Recorded, RedisHistory, Replay, Retention,
+};
