@@ -5,6 +5,7 @@
 pub mod bus;
 mod channel;
 pub mod history;
+pub mod protocol;
 
 pub use bus::{Bus, Envelope, MemoryBus, RedisBus};
 pub use channel::{Channel, ChannelError};
