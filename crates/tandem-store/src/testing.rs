@@ -169,7 +169,11 @@ impl TestDatabase {
         // Every connection made from this URL starts with only the new schema on its
         // search path, so the migrations and all queries land there.
         let separator = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
+        // The application name tags this database's connections, so that dropping it can
+        // end any the test left open.
+        let url = format!(
+            "{admin_url}{separator}options=-c%20search_path%3D{schema}&application_name={schema}"
+        );
         Self {
             url,
             cleanup: Cleanup::Postgres { admin_url, schema },
@@ -222,8 +226,17 @@ async fn connect_admin(url: &str) -> Result<PgConnection, String> {
 
 async fn drop_schema(admin_url: &str, schema: &str) -> Result<(), String> {
     let mut conn = connect_admin(admin_url).await?;
-    // A connection the test leaked mid-transaction could hold locks forever; give up
-    // after a while rather than hang the test run.
+    // A connection the test left open, possibly inside a transaction whose rollback never
+    // ran (its runtime stopped first), would hold locks the drop waits for: end them.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(schema)
+    .execute(&mut conn)
+    .await
+    .map_err(|e| e.to_string())?;
+    // Should something still hold a lock, give up after a while rather than hang the run.
     sqlx::query("SET lock_timeout = '10s'")
         .execute(&mut conn)
         .await
