@@ -4,12 +4,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tandem_domain::{
-    AuditContext, Email, Invitation, InvitationId, InvitationState, Member, Membership,
-    NewInvitation, ProjectId, TokenHash, UserId,
+    AuditContext, Email, Invitation, InvitationId, InvitationState, Member, NewInvitation,
+    ProjectId, TokenHash, UserId,
 };
 use uuid::Uuid;
 
-use super::members::{insert_member, member_in};
+use super::members::{member_in, on_member_error};
 use super::projects::{decode_role, insert_audit};
 use super::{PgStore, micros, on_unique_violation};
 use crate::audit::entry;
@@ -221,7 +221,25 @@ impl InvitationStore for PgStore {
             return Ok(Acceptance::WrongEmail);
         }
         let project = before.project_id;
-        let existing = member_in(&mut tx, project, audit.actor).await?;
+        // Join unless already a member. `ON CONFLICT DO NOTHING` rather than a check
+        // first: of two concurrent acceptances by one user (two invitations), the second
+        // insert waits for the first to commit and then inserts nothing.
+        let joined = sqlx::query(
+            "INSERT INTO members (project_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (project_id, user_id) DO NOTHING",
+        )
+        .bind(project.0)
+        .bind(audit.actor.0)
+        .bind(before.role.as_str())
+        .bind(micros(audit.at))
+        .execute(&mut *tx)
+        .await
+        .map_err(on_member_error)?
+        .rows_affected()
+            == 1;
+        let member = member_in(&mut tx, project, audit.actor)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         sqlx::query("UPDATE invitations SET accepted_at = $2, accepted_by = $3 WHERE id = $1")
             .bind(before.id.0)
             .bind(micros(audit.at))
@@ -243,33 +261,25 @@ impl InvitationStore for PgStore {
             Some(&after),
         )?;
         insert_audit(&mut tx, &accepted).await?;
-        let outcome = match existing {
-            Some(member) => Acceptance::AlreadyMember {
+        let outcome = if joined {
+            let target = ("member", member.user_id.to_string());
+            let added = entry(
+                audit,
+                project,
+                "member.added",
+                target,
+                None::<&Member>,
+                Some(&member),
+            )?;
+            insert_audit(&mut tx, &added).await?;
+            Acceptance::Joined {
                 project_id: project,
                 member,
-            },
-            None => {
-                let membership = Membership {
-                    project_id: project,
-                    user_id: audit.actor,
-                    role: before.role,
-                    joined_at: audit.at,
-                };
-                let member = insert_member(&mut tx, &membership).await?;
-                let target = ("member", member.user_id.to_string());
-                let added = entry(
-                    audit,
-                    project,
-                    "member.added",
-                    target,
-                    None::<&Member>,
-                    Some(&member),
-                )?;
-                insert_audit(&mut tx, &added).await?;
-                Acceptance::Joined {
-                    project_id: project,
-                    member,
-                }
+            }
+        } else {
+            Acceptance::AlreadyMember {
+                project_id: project,
+                member,
             }
         };
         tx.commit().await?;
