@@ -5,6 +5,8 @@
 pub mod bus;
 mod channel;
 pub mod history;
+pub mod hub;
+mod outbox;
 pub mod protocol;
 
 pub use bus::{Bus, Envelope, MemoryBus, RedisBus};
@@ -12,3 +14,5 @@ pub use channel::{Channel, ChannelError};
 pub use history::{
     FrameTemplate, History, MemoryHistory, Recorded, RedisHistory, Replay, Retention,
 };
+pub use hub::{ConnectionId, Hub, Subscription};
+pub use outbox::{Outbox, OutboxReceiver, outbox};

@@ -51,10 +51,14 @@ async fn next(receiver: &mut Receiver<Envelope>) -> Envelope {
 async fn every_subscriber_on_every_node_receives_a_published_envelope() {
     let (a, b) = nodes(true).await;
     let (mut on_a, mut on_b, mut also_on_b) = (a.subscribe(), b.subscribe(), b.subscribe());
-    let envelope = Envelope::new(
-        "workspace:01900000-0000-7000-8000-000000000000",
-        &b"{\"event\":\"cursor\"}"[..],
-    );
+    let envelope = Envelope {
+        origin: Some("node-a:1".into()),
+        seq: Some(7),
+        ..Envelope::new(
+            "workspace:01900000-0000-7000-8000-000000000000",
+            &b"{\"event\":\"cursor\"}"[..],
+        )
+    };
     a.publish(envelope.clone()).await.unwrap();
     for receiver in [&mut on_a, &mut on_b, &mut also_on_b] {
         assert_eq!(next(receiver).await, envelope);

@@ -26,6 +26,11 @@ pub const CAPACITY: usize = 4096;
 pub struct Envelope {
     /// A channel name (`workspace:{id}`) or an internal topic.
     pub topic: Arc<str>,
+    /// The connection that published it (`{node}:{connection}`), so an ephemeral event
+    /// skips its sender; `None` for events the server itself publishes.
+    pub origin: Option<Arc<str>>,
+    /// The durable event's place in its channel; `None` for ephemeral events.
+    pub seq: Option<u64>,
     /// The frame as clients will receive it: serialised once, shared by every receiver.
     pub payload: Bytes,
 }
@@ -34,32 +39,55 @@ impl Envelope {
     pub fn new(topic: impl Into<Arc<str>>, payload: impl Into<Bytes>) -> Self {
         Self {
             topic: topic.into(),
+            origin: None,
+            seq: None,
             payload: payload.into(),
         }
     }
 
-    /// The wire form between nodes: topic length (u16, big-endian), topic, payload.
-    /// Hand-written because it is three fields and must not cost a JSON round trip.
+    /// The wire form between nodes: topic and origin (each a big-endian u16 length and
+    /// the bytes), seq (u64, 0 for none: seqs start at 1), payload. Hand-written because
+    /// it is four fields and must not cost a JSON round trip per message.
     pub fn encode(&self) -> Bytes {
-        let topic = self.topic.as_bytes();
-        let mut out = BytesMut::with_capacity(2 + topic.len() + self.payload.len());
-        out.put_u16(u16::try_from(topic.len()).unwrap_or(u16::MAX));
-        out.put_slice(&topic[..topic.len().min(usize::from(u16::MAX))]);
+        let topic = truncated(self.topic.as_bytes());
+        let origin = truncated(self.origin.as_deref().unwrap_or_default().as_bytes());
+        let mut out =
+            BytesMut::with_capacity(2 + topic.len() + 2 + origin.len() + 8 + self.payload.len());
+        for field in [topic, origin] {
+            out.put_u16(u16::try_from(field.len()).unwrap_or(u16::MAX));
+            out.put_slice(field);
+        }
+        out.put_u64(self.seq.unwrap_or(0));
         out.put_slice(&self.payload);
         out.freeze()
     }
 
     /// Reads the wire form; `None` for anything that is not one.
     pub fn decode(wire: &[u8]) -> Option<Self> {
-        let (len, rest) = wire.split_first_chunk::<2>()?;
-        let len = usize::from(u16::from_be_bytes(*len));
-        if rest.len() < len {
-            return None;
-        }
-        let (topic, payload) = rest.split_at(len);
-        let topic = std::str::from_utf8(topic).ok()?;
-        Some(Self::new(topic, Bytes::copy_from_slice(payload)))
+        let (topic, rest) = field(wire)?;
+        let (origin, rest) = field(rest)?;
+        let (seq, payload) = rest.split_first_chunk::<8>()?;
+        let seq = u64::from_be_bytes(*seq);
+        Some(Self {
+            topic: std::str::from_utf8(topic).ok()?.into(),
+            origin: (!origin.is_empty())
+                .then(|| std::str::from_utf8(origin).ok().map(Into::into))
+                .flatten(),
+            seq: (seq != 0).then_some(seq),
+            payload: Bytes::copy_from_slice(payload),
+        })
     }
+}
+
+fn truncated(bytes: &[u8]) -> &[u8] {
+    &bytes[..bytes.len().min(usize::from(u16::MAX))]
+}
+
+/// A u16-length-prefixed field and what follows it.
+fn field(wire: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = wire.split_first_chunk::<2>()?;
+    let len = usize::from(u16::from_be_bytes(*len));
+    (rest.len() >= len).then(|| rest.split_at(len))
 }
 
 /// Carries envelopes between the nodes of a deployment.

@@ -1,0 +1,114 @@
+//! A connection's outbound queue, bounded by the bytes it holds rather than by count, so
+//! one slow client can neither grow the server's memory nor slow anyone else down.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// The sending half: the hub and the connection's own reader push frames here.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    // Unbounded in count, bounded in bytes by `queued` and `limit` below.
+    tx: mpsc::UnboundedSender<Bytes>,
+    queued: Arc<AtomicUsize>,
+    limit: usize,
+    overflow: CancellationToken,
+}
+
+/// The receiving half, owned by the task that writes to the socket.
+#[derive(Debug)]
+pub struct OutboxReceiver {
+    rx: mpsc::UnboundedReceiver<Bytes>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// A new queue that holds at most `limit` bytes. The token is cancelled when a push would
+/// pass the limit: the connection is a slow consumer and must be closed (4008).
+pub fn outbox(limit: usize) -> (Outbox, OutboxReceiver, CancellationToken) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let overflow = CancellationToken::new();
+    let sender = Outbox {
+        tx,
+        queued: queued.clone(),
+        limit,
+        overflow: overflow.clone(),
+    };
+    (sender, OutboxReceiver { rx, queued }, overflow)
+}
+
+impl Outbox {
+    /// Queues a frame; false (and the overflow token cancelled) if it would pass the limit
+    /// or the connection is gone. A frame is never half-queued.
+    pub fn push(&self, frame: Bytes) -> bool {
+        if self.overflow.is_cancelled() {
+            return false;
+        }
+        let len = frame.len();
+        let before = self.queued.fetch_add(len, Ordering::AcqRel);
+        if before + len > self.limit {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            self.overflow.cancel();
+            return false;
+        }
+        if self.tx.send(frame).is_err() {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Bytes waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+}
+
+impl OutboxReceiver {
+    /// The next frame to write; `None` once every sender is gone.
+    pub async fn recv(&mut self) -> Option<Bytes> {
+        let frame = self.rx.recv().await?;
+        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        Some(frame)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_flow_while_the_reader_keeps_up() {
+        let (outbox, mut receiver, overflow) = outbox(10);
+        for _ in 0..100 {
+            assert!(outbox.push(Bytes::from_static(b"12345")));
+            assert_eq!(receiver.recv().await.unwrap(), Bytes::from_static(b"12345"));
+        }
+        assert!(!overflow.is_cancelled());
+        assert_eq!(outbox.queued(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_by_the_limit_is_cut_off() {
+        let (outbox, mut receiver, overflow) = outbox(10);
+        assert!(outbox.push(Bytes::from_static(b"12345")));
+        assert!(outbox.push(Bytes::from_static(b"12345")));
+        assert!(
+            !outbox.push(Bytes::from_static(b"1")),
+            "the eleventh byte overflows"
+        );
+        assert!(overflow.is_cancelled());
+        assert!(
+            !outbox.push(Bytes::from_static(b"")),
+            "nothing more once cut off"
+        );
+        assert_eq!(
+            receiver.recv().await.unwrap().len(),
+            5,
+            "what was queued is intact"
+        );
+    }
+}
