@@ -2,12 +2,19 @@
 //! committed, so nobody hears of a change that rolled back; the realtime gateway
 //! subscribes here to fan events out to clients.
 
-use tandem_domain::DomainEvent;
+use tandem_domain::{DomainEvent, UserId};
 use tokio::sync::broadcast;
+
+/// A committed change and who made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    pub actor: UserId,
+    pub event: DomainEvent,
+}
 
 /// Fans domain events out to every subscriber in this process.
 #[derive(Debug, Clone)]
-pub struct EventPublisher(broadcast::Sender<DomainEvent>);
+pub struct EventPublisher(broadcast::Sender<Published>);
 
 impl EventPublisher {
     /// Events a slow subscriber may fall behind by before it misses some (it is told,
@@ -19,11 +26,11 @@ impl EventPublisher {
     }
 
     /// Publishes a committed change. Having no subscriber is normal, not an error.
-    pub fn publish(&self, event: DomainEvent) {
-        let _ = self.0.send(event);
+    pub fn publish(&self, actor: UserId, event: DomainEvent) {
+        let _ = self.0.send(Published { actor, event });
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<DomainEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Published> {
         self.0.subscribe()
     }
 }

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod http;
 mod projects;
 pub mod ratelimit;
+pub mod realtime;
 mod state;
 
 pub use http::{ApiDoc, router};

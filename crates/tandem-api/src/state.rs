@@ -12,6 +12,7 @@ use crate::auth::{AccessTokens, Passwords, SessionCache};
 use crate::events::EventPublisher;
 use crate::http::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
+use crate::realtime::Realtime;
 
 /// The settings the API itself reads; the binary derives them from its own `Settings`.
 #[derive(Debug, Clone)]
@@ -48,6 +49,7 @@ pub struct App {
     pub metrics: Metrics,
     /// Domain events of committed changes, for the realtime gateway.
     pub events: EventPublisher,
+    pub realtime: Realtime,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         auth_limiter: Arc<dyn RateLimiter>,
         redis: Option<redis::aio::ConnectionManager>,
+        realtime: Realtime,
     ) -> anyhow::Result<Self> {
         let tokens = AccessTokens::new(&config.signing_secret, config.access_token_ttl)?;
         Ok(Self(Arc::new(App {
@@ -65,6 +68,7 @@ impl AppState {
             sessions: SessionCache::new(),
             metrics: Metrics::new()?,
             events: EventPublisher::new(),
+            realtime,
             config,
             store,
             clock,

@@ -86,6 +86,8 @@ pub enum Action {
     EditFiles,
     /// Submit background jobs.
     RunJobs,
+    /// Publish ephemeral realtime events (cursor, selection, typing) on a workspace.
+    PublishEphemeral,
 }
 
 impl Action {
@@ -95,6 +97,7 @@ impl Action {
             Action::ReadProject | Action::ListMembers | Action::ReadWorkspace => Role::Viewer,
             Action::EditFiles
             | Action::RunJobs
+            | Action::PublishEphemeral
             | Action::CreateWorkspace
             | Action::UpdateWorkspace => Role::Editor,
             Action::UpdateProject
@@ -181,6 +184,7 @@ mod tests {
             (ReadWorkspace, true, true, true, true),
             (EditFiles, false, true, true, true),
             (RunJobs, false, true, true, true),
+            (PublishEphemeral, false, true, true, true),
             (CreateWorkspace, false, true, true, true),
             (UpdateWorkspace, false, true, true, true),
             (UpdateProject, false, false, true, true),

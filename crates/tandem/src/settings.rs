@@ -53,6 +53,20 @@ pub struct Settings {
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// How long a realtime socket may take to send its `auth` frame.
+    #[serde(with = "humantime_serde")]
+    pub realtime_auth_timeout: Duration,
+    /// The largest realtime frame a client may send, in bytes.
+    pub realtime_max_frame_bytes: usize,
+    /// Bytes queued towards one realtime client before it is closed as a slow consumer.
+    pub realtime_outbox_bytes: usize,
+    /// Ephemeral events one realtime connection may publish per second.
+    pub realtime_publishes_per_second: u32,
+    /// Durable events kept per channel for replay.
+    pub history_events: usize,
+    /// The oldest a kept event may be.
+    #[serde(with = "humantime_serde")]
+    pub history_max_age: Duration,
 }
 
 impl Default for Settings {
@@ -72,6 +86,12 @@ impl Default for Settings {
             auth_rate_limit_per_minute: 10,
             trust_forwarded_for: false,
             shutdown_timeout: Duration::from_secs(10),
+            realtime_auth_timeout: Duration::from_secs(5),
+            realtime_max_frame_bytes: 64 * 1024,
+            realtime_outbox_bytes: 1024 * 1024,
+            realtime_publishes_per_second: 50,
+            history_events: 1_000,
+            history_max_age: Duration::from_secs(24 * 60 * 60),
         }
     }
 }

@@ -11,8 +11,12 @@ use axum::Router;
 use secrecy::ExposeSecret;
 use tandem_api::events::EventPublisher;
 use tandem_api::ratelimit::{MemoryRateLimiter, Quota, RateLimiter, RedisRateLimiter};
+use tandem_api::realtime::{Realtime, RealtimeConfig};
 use tandem_api::{ApiConfig, AppState};
 use tandem_domain::{Clock, SystemClock};
+use tandem_realtime::{
+    Bus, History, Hub, MemoryBus, MemoryHistory, RedisBus, RedisHistory, Retention,
+};
 use tandem_store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +31,8 @@ pub struct Application {
     router: Router,
     store: Arc<dyn Store>,
     events: EventPublisher,
+    /// Closes realtime sockets (1001) and stops the realtime tasks.
+    realtime_stop: CancellationToken,
     shutdown_timeout: Duration,
 }
 
@@ -80,13 +86,16 @@ impl Application {
             body_limit_bytes: settings.body_limit_bytes,
             trust_forwarded_for: settings.trust_forwarded_for,
         };
-        let state = AppState::new(config, store.clone(), clock, auth_limiter, redis)?;
+        let realtime = realtime(settings, redis.as_ref()).await?;
+        let state = AppState::new(config, store.clone(), clock, auth_limiter, redis, realtime)?;
+        tandem_api::realtime::start(&state);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         Ok(Self {
             listener,
             events: state.events.clone(),
+            realtime_stop: state.realtime.stop.clone(),
             router: tandem_api::router(state),
             store,
             shutdown_timeout: settings.shutdown_timeout,
@@ -111,8 +120,11 @@ impl Application {
     ) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
         let signal = stop.clone();
+        let realtime_stop = self.realtime_stop.clone();
         tokio::spawn(async move {
             shutdown.await;
+            // Sockets first: they are long-lived and would hold the HTTP drain open.
+            realtime_stop.cancel();
             signal.cancel();
         });
         let app = self
@@ -133,6 +145,43 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The realtime machinery: Redis bus and history in scale-out, in memory when embedded.
+async fn realtime(
+    settings: &Settings,
+    redis: Option<&redis::aio::ConnectionManager>,
+) -> anyhow::Result<Realtime> {
+    let retention = Retention {
+        events: settings.history_events,
+        max_age: settings.history_max_age,
+    };
+    let (bus, history): (Arc<dyn Bus>, Arc<dyn History>) = match (redis, &settings.redis_url) {
+        (Some(redis), Some(url)) => (
+            Arc::new(RedisBus::connect(url.expose_secret(), &settings.redis_prefix).await?),
+            Arc::new(RedisHistory::new(
+                redis.clone(),
+                &settings.redis_prefix,
+                retention,
+            )),
+        ),
+        _ => (
+            Arc::new(MemoryBus::new()),
+            Arc::new(MemoryHistory::new(retention)),
+        ),
+    };
+    Ok(Realtime {
+        hub: Arc::new(Hub::new(uuid::Uuid::now_v7().to_string())),
+        bus,
+        history,
+        config: RealtimeConfig {
+            auth_timeout: settings.realtime_auth_timeout,
+            max_frame_bytes: settings.realtime_max_frame_bytes,
+            outbox_bytes: settings.realtime_outbox_bytes,
+            publishes_per_second: settings.realtime_publishes_per_second,
+        },
+        stop: CancellationToken::new(),
+    })
 }
 
 async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {

@@ -20,7 +20,16 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
+        let user = Self::authenticate(state, bearer_token(parts)?).await?;
+        tracing::Span::current().record("user.id", tracing::field::display(user.user_id));
+        Ok(user)
+    }
+}
+
+impl AuthUser {
+    /// Checks an access token and that its session is still live; shared by HTTP and
+    /// the realtime socket.
+    pub async fn authenticate(state: &AppState, token: &str) -> Result<Self, ApiError> {
         let claims = state.tokens.verify(token, state.clock.now())?;
         let (user_id, session_id) = (UserId(claims.sub), SessionId(claims.sid));
         let session = session_state(state, session_id).await?;
@@ -36,7 +45,6 @@ impl FromRequestParts<AppState> for AuthUser {
                 "this session has been logged out or revoked; log in again",
             ));
         }
-        tracing::Span::current().record("user.id", tracing::field::display(user_id));
         Ok(Self {
             user_id,
             session_id,

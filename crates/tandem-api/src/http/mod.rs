@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     let (api, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1/auth", auth::router(&state))
         .merge(crate::projects::router())
+        .merge(crate::realtime::router())
         .merge(ops::router())
         .split_for_parts();
     openapi::add_common_errors(&mut openapi);

@@ -23,6 +23,7 @@ use crate::error::Problem;
         (name = "invitations", description = "Inviting people into a project"),
         (name = "workspaces", description = "Workspaces inside a project"),
         (name = "audit", description = "The audit log of a project"),
+        (name = "realtime", description = "The realtime WebSocket (protocol in docs/REALTIME.md)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

@@ -76,9 +76,10 @@ pub async fn create_invitation(
         token_hash,
     };
     state.store.create_invitation(&new, &audit).await?;
-    state
-        .events
-        .publish(DomainEvent::InvitationCreated(invitation.clone()));
+    state.events.publish(
+        access.user_id,
+        DomainEvent::InvitationCreated(invitation.clone()),
+    );
     let accept_url = format!("/api/v1/invitations/{token}/accept");
     Ok((
         StatusCode::CREATED,
@@ -152,7 +153,7 @@ pub async fn revoke_invitation(
         .map_err(|_| not_found())?;
     state
         .events
-        .publish(DomainEvent::InvitationRevoked(revoked));
+        .publish(access.user_id, DomainEvent::InvitationRevoked(revoked));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -213,10 +214,13 @@ pub async fn accept_invitation(
         }
     };
     if joined {
-        state.events.publish(DomainEvent::MemberAdded {
-            project_id,
-            member: member.clone(),
-        });
+        state.events.publish(
+            actor.user_id,
+            DomainEvent::MemberAdded {
+                project_id,
+                member: member.clone(),
+            },
+        );
     }
     Ok(ApiJson(AcceptedInvitation {
         project_id: project_id.0,

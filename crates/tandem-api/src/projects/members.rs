@@ -76,10 +76,13 @@ pub async fn add_member(
         .add_member(&membership, &audit)
         .await
         .map_err(member_conflict)?;
-    state.events.publish(DomainEvent::MemberAdded {
-        project_id: access.project_id,
-        member: member.clone(),
-    });
+    state.events.publish(
+        access.user_id,
+        DomainEvent::MemberAdded {
+            project_id: access.project_id,
+            member: member.clone(),
+        },
+    );
     Ok((StatusCode::CREATED, ApiJson(member.into())))
 }
 
@@ -111,11 +114,14 @@ pub async fn change_role(
             &access.audit(&state),
         )
         .await?;
-    state.events.publish(DomainEvent::MemberRoleChanged {
-        project_id: access.project_id,
-        user_id: target.0,
-        role: body.role,
-    });
+    state.events.publish(
+        access.user_id,
+        DomainEvent::MemberRoleChanged {
+            project_id: access.project_id,
+            user_id: target.0,
+            role: body.role,
+        },
+    );
     Ok(ApiJson(member.into()))
 }
 
@@ -184,11 +190,14 @@ pub async fn transfer(
             tandem_store::StoreError::NotFound => ApiError::not_found("no such member"),
             other => other.into(),
         })?;
-    state.events.publish(DomainEvent::OwnershipTransferred {
-        project_id: access.project_id,
-        from: access.user_id,
-        to,
-    });
+    state.events.publish(
+        access.user_id,
+        DomainEvent::OwnershipTransferred {
+            project_id: access.project_id,
+            from: access.user_id,
+            to,
+        },
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -201,10 +210,13 @@ async fn remove(
         .store
         .remove_member(access.project_id, user_id, &access.audit(state))
         .await?;
-    state.events.publish(DomainEvent::MemberRemoved {
-        project_id: access.project_id,
-        user_id,
-    });
+    state.events.publish(
+        access.user_id,
+        DomainEvent::MemberRemoved {
+            project_id: access.project_id,
+            user_id,
+        },
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 

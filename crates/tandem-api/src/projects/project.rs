@@ -39,7 +39,7 @@ pub async fn create_project(
         .await?;
     state
         .events
-        .publish(DomainEvent::ProjectCreated(project.clone()));
+        .publish(actor.user_id, DomainEvent::ProjectCreated(project.clone()));
     Ok((
         StatusCode::CREATED,
         ApiJson(ProjectView::new(project, Role::Owner)),
@@ -136,7 +136,7 @@ pub async fn update_project(
         .await?;
     state
         .events
-        .publish(DomainEvent::ProjectUpdated(project.clone()));
+        .publish(access.user_id, DomainEvent::ProjectUpdated(project.clone()));
     Ok(ApiJson(ProjectView::new(project, access.role)))
 }
 
@@ -156,9 +156,12 @@ pub async fn delete_project(
     access.require(Action::DeleteProject)?;
     state.store.delete_project(access.project_id).await?;
     tracing::info!(project.id = %access.project_id, user.id = %access.user_id, "project deleted");
-    state.events.publish(DomainEvent::ProjectDeleted {
-        project_id: access.project_id,
-    });
+    state.events.publish(
+        access.user_id,
+        DomainEvent::ProjectDeleted {
+            project_id: access.project_id,
+        },
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -44,9 +44,10 @@ pub async fn create_workspace(
         .create_workspace(&workspace, &audit)
         .await
         .map_err(name_taken)?;
-    state
-        .events
-        .publish(DomainEvent::WorkspaceCreated(workspace.clone()));
+    state.events.publish(
+        access.user_id,
+        DomainEvent::WorkspaceCreated(workspace.clone()),
+    );
     Ok((StatusCode::CREATED, ApiJson(workspace.into())))
 }
 
@@ -126,9 +127,10 @@ pub async fn update_workspace(
         )
         .await
         .map_err(name_taken)?;
-    state
-        .events
-        .publish(DomainEvent::WorkspaceUpdated(workspace.clone()));
+    state.events.publish(
+        ws.access.user_id,
+        DomainEvent::WorkspaceUpdated(workspace.clone()),
+    );
     Ok(ApiJson(workspace.into()))
 }
 
@@ -150,10 +152,13 @@ pub async fn delete_workspace(
         .store
         .delete_workspace(ws.workspace.id, &ws.access.audit(&state))
         .await?;
-    state.events.publish(DomainEvent::WorkspaceDeleted {
-        project_id: ws.workspace.project_id,
-        workspace_id: ws.workspace.id,
-    });
+    state.events.publish(
+        ws.access.user_id,
+        DomainEvent::WorkspaceDeleted {
+            project_id: ws.workspace.project_id,
+            workspace_id: ws.workspace.id,
+        },
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -27,7 +27,7 @@ pub struct TestApp {
     /// The settings the server was built with.
     pub settings: Settings,
     /// Domain events the server published, from its start.
-    pub events: tokio::sync::broadcast::Receiver<tandem_domain::DomainEvent>,
+    pub events: tokio::sync::broadcast::Receiver<tandem_api::events::Published>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     // Dropped last: the server must be gone before its database is.

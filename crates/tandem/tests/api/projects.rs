@@ -223,12 +223,12 @@ async fn changes_publish_domain_events_after_they_commit() {
         .await;
     assert_problem(duplicate, StatusCode::CONFLICT, "workspace_name_taken").await;
 
-    let first = app.events.try_recv().expect("project.created");
+    let first = app.events.try_recv().expect("project.created").event;
     assert!(
         matches!(&first, DomainEvent::ProjectCreated(p) if p.id.to_string() == id),
         "{first:?}"
     );
-    let second = app.events.try_recv().expect("workspace.created");
+    let second = app.events.try_recv().expect("workspace.created").event;
     assert!(
         matches!(&second, DomainEvent::WorkspaceCreated(w) if w.name.as_str() == "Design"),
         "{second:?}"

@@ -1,0 +1,61 @@
+//! Who may subscribe to or publish on a channel, decided by the one tenancy policy.
+
+use tandem_domain::{Action, Role, UserId, allows};
+use tandem_realtime::Channel;
+
+use crate::state::AppState;
+
+/// Why a subscription or publication is refused, as an `error` frame code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such channel for this caller (not a member: indistinguishable from missing).
+    NotFound,
+    /// A member whose role does not allow it.
+    Forbidden,
+    /// The store failed; logged.
+    Unavailable,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NotFound => "not_found",
+            Refusal::Forbidden => "forbidden",
+            Refusal::Unavailable => "service_unavailable",
+        }
+    }
+}
+
+/// The caller's role on `channel` if it may take `action` there.
+pub async fn authorize(
+    state: &AppState,
+    user: UserId,
+    channel: Channel,
+    action: Action,
+) -> Result<Option<Role>, Refusal> {
+    let project = match channel {
+        Channel::User(id) if id == user => return Ok(None),
+        Channel::User(_) => return Err(Refusal::NotFound),
+        Channel::Project(id) => id,
+        Channel::Workspace(id) => {
+            let workspace = state.store.workspace_by_id(id).await.map_err(unavailable)?;
+            workspace.ok_or(Refusal::NotFound)?.project_id
+        }
+    };
+    let membership = state
+        .store
+        .membership(project, user)
+        .await
+        .map_err(unavailable)?
+        .ok_or(Refusal::NotFound)?;
+    if allows(membership.role, action) {
+        Ok(Some(membership.role))
+    } else {
+        Err(Refusal::Forbidden)
+    }
+}
+
+fn unavailable(error: tandem_store::StoreError) -> Refusal {
+    tracing::error!(error = ?error, "authorising a realtime channel failed");
+    Refusal::Unavailable
+}

@@ -1,0 +1,105 @@
+//! The realtime gateway: `GET /api/v1/realtime` upgrades to one multiplexed WebSocket per
+//! client. Durable domain events reach channels through `routing`, with a per-channel
+//! `seq` kept in the history; clients publish ephemeral events on workspaces.
+
+mod authorize;
+mod connection;
+mod routing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::response::Response;
+use serde::Deserialize;
+use tandem_realtime::{Bus, History, Hub};
+use tokio_util::sync::CancellationToken;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// Limits of each realtime connection.
+#[derive(Debug, Clone, Copy)]
+pub struct RealtimeConfig {
+    /// How long an unauthenticated socket may take to send its `auth` frame.
+    pub auth_timeout: Duration,
+    /// The largest frame a client may send.
+    pub max_frame_bytes: usize,
+    /// The most bytes queued towards one client before it is closed as a slow consumer.
+    pub outbox_bytes: usize,
+    /// Ephemeral events one connection may publish per second.
+    pub publishes_per_second: u32,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            auth_timeout: Duration::from_secs(5),
+            max_frame_bytes: 64 * 1024,
+            outbox_bytes: 1024 * 1024,
+            publishes_per_second: 50,
+        }
+    }
+}
+
+/// The node's realtime machinery.
+#[derive(Debug, Clone)]
+pub struct Realtime {
+    pub hub: Arc<Hub>,
+    pub bus: Arc<dyn Bus>,
+    pub history: Arc<dyn History>,
+    pub config: RealtimeConfig,
+    /// Cancelled at shutdown: sockets close with 1001 and background tasks stop.
+    pub stop: CancellationToken,
+}
+
+/// Starts the node's background tasks: bus → hub delivery, and domain events → channels.
+pub fn start(state: &AppState) {
+    let realtime = &state.realtime;
+    tokio::spawn(
+        realtime
+            .hub
+            .clone()
+            .run(realtime.bus.clone(), realtime.stop.clone()),
+    );
+    tokio::spawn(routing::route_events(state.clone()));
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(realtime))
+}
+
+/// Credentials for the socket, for clients that cannot set headers.
+#[derive(Debug, Deserialize)]
+pub struct SocketQuery {
+    /// An access token (alternatively `Authorization: Bearer`, or a first `auth` frame).
+    pub token: Option<String>,
+}
+
+/// Open the realtime WebSocket. The protocol (frames, error and close codes) is in
+/// `docs/REALTIME.md`.
+#[utoipa::path(get, path = "/api/v1/realtime", tag = "realtime",
+    params(("token" = Option<String>, Query, description = "An access token, for clients that cannot set `Authorization`")),
+    responses((status = 101, description = "Switching to the realtime WebSocket protocol")))]
+pub async fn realtime(
+    State(state): State<AppState>,
+    Query(query): Query<SocketQuery>,
+    headers: axum::http::HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::to_owned);
+    let token = bearer.or(query.token);
+    let max = state.realtime.config.max_frame_bytes;
+    upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| connection::run(state, socket, token))
+}

@@ -1,0 +1,81 @@
+//! From committed domain events to channel events: each event goes to its project's
+//! channel (and its workspace's, and the user's it concerns), gets the channel's next
+//! `seq` in the history, and is published on the bus to every node.
+
+use serde_json::Value;
+use tandem_domain::DomainEvent;
+use tandem_realtime::protocol::durable_event;
+use tandem_realtime::{Channel, Envelope};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::events::Published;
+use crate::state::AppState;
+
+/// Runs until the realtime stop token is cancelled.
+pub async fn route_events(state: AppState) {
+    let mut events = state.events.subscribe();
+    let stop = state.realtime.stop.clone();
+    loop {
+        let received = tokio::select! {
+            () = stop.cancelled() => return,
+            received = events.recv() => received,
+        };
+        match received {
+            Ok(published) => {
+                if let Err(error) = route(&state, &published).await {
+                    tracing::error!(error = ?error, "could not deliver a domain event");
+                }
+            }
+            Err(RecvError::Lagged(missed)) => {
+                tracing::error!(missed, "the event router fell behind; events were dropped");
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn route(state: &AppState, published: &Published) -> anyhow::Result<()> {
+    let tagged = serde_json::to_value(&published.event)?;
+    let name = tagged["type"].as_str().unwrap_or_default().to_owned();
+    let data = tagged.get("data").cloned().unwrap_or(Value::Null);
+    let actor = published.actor.to_string();
+    let now = state.clock.now();
+    for channel in channels(&published.event) {
+        let topic = channel.to_string();
+        let template = durable_event(&topic, &name, &data, Some(&actor), now);
+        let recorded = state
+            .realtime
+            .history
+            .append(&topic, now, &template)
+            .await?;
+        let envelope = Envelope {
+            seq: Some(recorded.seq),
+            ..Envelope::new(topic, recorded.frame)
+        };
+        state.realtime.bus.publish(envelope).await?;
+    }
+    Ok(())
+}
+
+/// The channels an event belongs on.
+fn channels(event: &DomainEvent) -> Vec<Channel> {
+    let mut channels = vec![Channel::Project(event.project_id())];
+    match event {
+        DomainEvent::WorkspaceCreated(w) | DomainEvent::WorkspaceUpdated(w) => {
+            channels.push(Channel::Workspace(w.id));
+        }
+        DomainEvent::WorkspaceDeleted { workspace_id, .. } => {
+            channels.push(Channel::Workspace(*workspace_id));
+        }
+        DomainEvent::MemberAdded { member, .. } => channels.push(Channel::User(member.user_id)),
+        DomainEvent::MemberRoleChanged { user_id, .. }
+        | DomainEvent::MemberRemoved { user_id, .. } => {
+            channels.push(Channel::User(*user_id));
+        }
+        DomainEvent::OwnershipTransferred { from, to, .. } => {
+            channels.extend([Channel::User(*from), Channel::User(*to)]);
+        }
+        _ => {}
+    }
+    channels
+}

@@ -1,0 +1,120 @@
+//! A realtime WebSocket client for the tests, on tokio-tungstenite.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::helpers::TestApp;
+
+pub struct Socket(WebSocketStream<MaybeTlsStream<TcpStream>>);
+
+/// How a socket presents its credentials.
+pub enum Auth<'a> {
+    Header(&'a str),
+    Query(&'a str),
+    /// Nothing at connect time (an `auth` frame may follow).
+    None,
+}
+
+impl TestApp {
+    pub async fn socket(&self, auth: Auth<'_>) -> Socket {
+        let base = self.address.replace("http://", "ws://") + "/api/v1/realtime";
+        let url = match auth {
+            Auth::Query(token) => format!("{base}?token={token}"),
+            _ => base,
+        };
+        let mut request = url.into_client_request().unwrap();
+        if let Auth::Header(token) = auth {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the socket opens");
+        Socket(ws)
+    }
+}
+
+impl Socket {
+    pub async fn send(&mut self, frame: Value) {
+        self.0
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("frame sent");
+    }
+
+    pub async fn send_raw(&mut self, text: String) {
+        let _ = self.0.send(Message::text(text)).await;
+    }
+
+    /// The next JSON frame, within 5 s; panics on close.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), self.0.next())
+                .await
+                .expect("a frame within 5 s")
+                .expect("the socket is open")
+                .expect("a readable frame");
+            match message {
+                Message::Text(text) => return serde_json::from_str(text.as_str()).expect("JSON"),
+                Message::Close(frame) => panic!("closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next `event` frame named `name`, skipping others (earlier changes may still be
+    /// on their way when a test subscribes).
+    pub async fn event_named(&mut self, name: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == "event" && frame["event"] == name {
+                return frame;
+            }
+        }
+    }
+
+    /// Sends `frame` with `ref` and returns the answer carrying that ref.
+    pub async fn request(&mut self, mut frame: Value, reference: &str) -> Value {
+        frame["ref"] = Value::from(reference);
+        self.send(frame).await;
+        loop {
+            let answer = self.recv().await;
+            if answer["ref"] == reference {
+                return answer;
+            }
+        }
+    }
+
+    /// The code the server closes with, within 5 s.
+    pub async fn close_code(&mut self) -> u16 {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), self.0.next())
+                .await
+                .expect("a close within 5 s");
+            match message {
+                Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+                Some(Ok(Message::Close(None))) => return u16::from(CloseCode::Status),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("socket error before close: {e}"),
+                None => panic!("the socket ended without a close frame"),
+            }
+        }
+    }
+
+    /// Asserts no frame arrives within `ms` milliseconds.
+    pub async fn silent_for(&mut self, ms: u64) {
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(ms), self.0.next()).await
+        {
+            panic!("unexpected frame: {text}");
+        }
+    }
+}
