@@ -139,6 +139,8 @@ pub enum ServerFrame<'a> {
     },
     /// `since` is older than the history kept: refetch over REST.
     Resync { channel: &'a str },
+    /// The server ended a subscription, e.g. `membership_removed`.
+    Unsubscribed { channel: &'a str, reason: &'a str },
 }
 
 impl ServerFrame<'_> {

@@ -180,6 +180,7 @@ async fn realtime(
             outbox_bytes: settings.realtime_outbox_bytes,
             publishes_per_second: settings.realtime_publishes_per_second,
         },
+        registry: tandem_api::realtime::control::Registry::default(),
         stop: CancellationToken::new(),
     })
 }

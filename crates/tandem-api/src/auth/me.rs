@@ -7,6 +7,7 @@ use tandem_domain::{DisplayName, NewPassword, User};
 use super::dto::{ChangePasswordRequest, UpdateMeRequest, UserView};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, AuthUser};
+use crate::realtime::control::{Control, announce};
 use crate::state::AppState;
 
 /// The caller's account.
@@ -84,6 +85,15 @@ pub async fn change_password(
         .revoke_other_sessions(user.id, Some(auth.session_id), now)
         .await?;
     state.sessions.forget_all();
+    let except = auth.session_id;
+    announce(
+        &state,
+        Control::OtherSessionsRevoked {
+            user_id: user.id,
+            except,
+        },
+    )
+    .await;
     tracing::info!(user.id = %user.id, revoked, "password changed; other sessions revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@ use super::issue::token_pair;
 use super::tokens::{hash_token, new_token};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ApiJson;
+use crate::realtime::control::{Control, announce};
 use crate::state::AppState;
 
 /// Exchange a refresh token for a new token pair.
@@ -39,6 +40,7 @@ pub async fn refresh(
         Rotation::Rotated(session) => session,
         Rotation::Reused(session_id) => {
             state.sessions.forget(session_id).await;
+            announce(&state, Control::SessionRevoked { session_id }).await;
             tracing::warn!(session.id = %session_id, "refresh token reused; session revoked");
             return Err(ApiError::unauthorized(
                 "refresh_token_reused",

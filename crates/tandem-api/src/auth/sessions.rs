@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::dto::SessionView;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, AuthUser, Page, Pagination};
+use crate::realtime::control::{Control, announce};
 use crate::state::AppState;
 
 /// Log out: revoke the session of the presented access token.
@@ -87,5 +88,6 @@ pub async fn revoke_session(
 async fn revoke(state: &AppState, id: SessionId) -> ApiResult<()> {
     state.store.revoke_session(id, state.clock.now()).await?;
     state.sessions.forget(id).await;
+    announce(state, Control::SessionRevoked { session_id: id }).await;
     Ok(())
 }

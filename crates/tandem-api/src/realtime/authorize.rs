@@ -1,6 +1,6 @@
 //! Who may subscribe to or publish on a channel, decided by the one tenancy policy.
 
-use tandem_domain::{Action, Role, UserId, allows};
+use tandem_domain::{Action, ProjectId, Role, UserId, allows};
 use tandem_realtime::Channel;
 
 use crate::state::AppState;
@@ -26,15 +26,27 @@ impl Refusal {
     }
 }
 
-/// The caller's role on `channel` if it may take `action` there.
+/// Where a caller stands on a channel they may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// The project the channel belongs to (none for the caller's own user channel).
+    pub project: Option<ProjectId>,
+    pub role: Option<Role>,
+}
+
+/// The caller's standing on `channel` if it may take `action` there.
 pub async fn authorize(
     state: &AppState,
     user: UserId,
     channel: Channel,
     action: Action,
-) -> Result<Option<Role>, Refusal> {
+) -> Result<Standing, Refusal> {
+    let own = Standing {
+        project: None,
+        role: None,
+    };
     let project = match channel {
-        Channel::User(id) if id == user => return Ok(None),
+        Channel::User(id) if id == user => return Ok(own),
         Channel::User(_) => return Err(Refusal::NotFound),
         Channel::Project(id) => id,
         Channel::Workspace(id) => {
@@ -49,7 +61,10 @@ pub async fn authorize(
         .map_err(unavailable)?
         .ok_or(Refusal::NotFound)?;
     if allows(membership.role, action) {
-        Ok(Some(membership.role))
+        Ok(Standing {
+            project: Some(project),
+            role: Some(membership.role),
+        })
     } else {
         Err(Refusal::Forbidden)
     }

@@ -11,7 +11,7 @@ use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
-use tandem_domain::{Action, Role};
+use tandem_domain::Action;
 use tandem_realtime::protocol::{
     ClientFrame, CloseCode, ServerFrame, ephemeral_event, is_ephemeral_event,
 };
@@ -19,7 +19,8 @@ use tandem_realtime::{Channel, ConnectionId, Envelope, Outbox, OutboxReceiver, R
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::authorize::authorize;
+use super::authorize::{Standing, authorize};
+use super::control::Control;
 use crate::extract::AuthUser;
 use crate::state::AppState;
 
@@ -40,6 +41,9 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
     };
     let realtime = state.realtime.clone();
     let connection = realtime.hub.connect();
+    let mut control = realtime
+        .registry
+        .register(connection, user.user_id, user.session_id);
     let (outbox, receiver, overflow) = outbox(realtime.config.outbox_bytes);
     let (closer, close_requests) = mpsc::channel(1);
     let writer = tokio::spawn(write(
@@ -70,6 +74,13 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
         let message = tokio::select! {
             () = overflow.cancelled() => break,
             () = realtime.stop.cancelled() => break,
+            Some(change) = control.recv() => {
+                if session.apply(change) {
+                    continue;
+                }
+                let _ = closer.try_send((CloseCode::Forbidden.code(), "session revoked"));
+                break;
+            }
             message = tokio::time::timeout(IDLE_LIMIT, stream.next()) => message,
         };
         match message {
@@ -104,6 +115,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
             }
         }
     }
+    realtime.registry.deregister(connection);
     for topic in session.subscriptions.keys() {
         realtime.hub.unsubscribe(topic, connection);
     }
@@ -198,8 +210,8 @@ struct Session {
     user: AuthUser,
     connection: ConnectionId,
     outbox: Outbox,
-    /// Subscribed topics, with the caller's role there (none on their own user channel).
-    subscriptions: HashMap<String, Option<Role>>,
+    /// Subscribed topics, with the caller's standing there.
+    subscriptions: HashMap<String, Standing>,
     publishes: DefaultDirectRateLimiter,
 }
 
@@ -221,6 +233,44 @@ impl Session {
 
     fn ack(&self, reference: Option<&str>) {
         self.send(ServerFrame::Ack { reference }.to_bytes());
+    }
+
+    /// Applies an access change; false when the socket must close (its session is gone).
+    fn apply(&mut self, change: Control) -> bool {
+        match change {
+            Control::SessionRevoked { .. } | Control::OtherSessionsRevoked { .. } => false,
+            Control::MemberRemoved { project_id, .. } => {
+                let lost: Vec<String> = self
+                    .subscriptions
+                    .iter()
+                    .filter(|(_, standing)| standing.project == Some(project_id))
+                    .map(|(topic, _)| topic.clone())
+                    .collect();
+                for topic in lost {
+                    self.subscriptions.remove(&topic);
+                    self.state.realtime.hub.unsubscribe(&topic, self.connection);
+                    let reason = "membership_removed";
+                    self.send(
+                        ServerFrame::Unsubscribed {
+                            channel: &topic,
+                            reason,
+                        }
+                        .to_bytes(),
+                    );
+                }
+                true
+            }
+            Control::RoleChanged {
+                project_id, role, ..
+            } => {
+                for standing in self.subscriptions.values_mut() {
+                    if standing.project == Some(project_id) {
+                        standing.role = Some(role);
+                    }
+                }
+                true
+            }
+        }
     }
 
     async fn handle(&mut self, text: &str) {
@@ -278,8 +328,8 @@ impl Session {
             Channel::Workspace(_) => Action::ReadWorkspace,
             _ => Action::ReadProject,
         };
-        let role = match authorize(&self.state, self.user.user_id, channel, action).await {
-            Ok(role) => role,
+        let standing = match authorize(&self.state, self.user.user_id, channel, action).await {
+            Ok(standing) => standing,
             Err(refusal) => {
                 return self.error(
                     reference,
@@ -321,7 +371,7 @@ impl Session {
                 }
             },
         }
-        self.subscriptions.insert(topic, role);
+        self.subscriptions.insert(topic, standing);
     }
 
     async fn publish(&mut self, name: &str, event: &str, data: &Value, reference: Option<&str>) {
@@ -344,8 +394,8 @@ impl Session {
             );
         }
         let topic = channel.to_string();
-        let allowed = match self.subscriptions.get(&topic) {
-            Some(Some(role)) => tandem_domain::allows(*role, Action::PublishEphemeral),
+        let allowed = match self.subscriptions.get(&topic).and_then(|s| s.role) {
+            Some(role) => tandem_domain::allows(role, Action::PublishEphemeral),
             _ => authorize(
                 &self.state,
                 self.user.user_id,

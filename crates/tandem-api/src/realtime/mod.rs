@@ -4,6 +4,7 @@
 
 mod authorize;
 mod connection;
+pub mod control;
 mod routing;
 
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub struct Realtime {
     pub bus: Arc<dyn Bus>,
     pub history: Arc<dyn History>,
     pub config: RealtimeConfig,
+    /// This node's live connections, for access changes.
+    pub registry: control::Registry,
     /// Cancelled at shutdown: sockets close with 1001 and background tasks stop.
     pub stop: CancellationToken,
 }
@@ -64,6 +67,7 @@ pub fn start(state: &AppState) {
             .run(realtime.bus.clone(), realtime.stop.clone()),
     );
     tokio::spawn(routing::route_events(state.clone()));
+    tokio::spawn(control::listen(state.clone()));
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

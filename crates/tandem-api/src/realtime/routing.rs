@@ -8,6 +8,7 @@ use tandem_realtime::protocol::durable_event;
 use tandem_realtime::{Channel, Envelope};
 use tokio::sync::broadcast::error::RecvError;
 
+use super::control::{Control, announce};
 use crate::events::Published;
 use crate::state::AppState;
 
@@ -35,6 +36,39 @@ pub async fn route_events(state: AppState) {
 }
 
 async fn route(state: &AppState, published: &Published) -> anyhow::Result<()> {
+    match &published.event {
+        DomainEvent::MemberRemoved {
+            project_id,
+            user_id,
+        } => {
+            let (project_id, user_id) = (*project_id, *user_id);
+            announce(
+                state,
+                Control::MemberRemoved {
+                    project_id,
+                    user_id,
+                },
+            )
+            .await;
+        }
+        DomainEvent::MemberRoleChanged {
+            project_id,
+            user_id,
+            role,
+        } => {
+            let (project_id, user_id, role) = (*project_id, *user_id, *role);
+            announce(
+                state,
+                Control::RoleChanged {
+                    project_id,
+                    user_id,
+                    role,
+                },
+            )
+            .await;
+        }
+        _ => {}
+    }
     let tagged = serde_json::to_value(&published.event)?;
     let name = tagged["type"].as_str().unwrap_or_default().to_owned();
     let data = tagged.get("data").cloned().unwrap_or(Value::Null);

@@ -18,6 +18,7 @@ mod openapi;
 mod projects;
 mod rate_limit;
 mod realtime;
+mod realtime_access;
 mod refresh;
 mod register;
 mod role_matrix;

@@ -1,0 +1,142 @@
+//! Access changes that must reach live sockets on every node: a member removed or given
+//! another role, sessions revoked. They travel on the bus under one internal topic, and a
+//! listener per node hands each to the matching connections through the registry.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tandem_domain::{ProjectId, Role, SessionId, UserId};
+use tandem_realtime::{ConnectionId, Envelope};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+use crate::state::AppState;
+
+/// The bus topic of control messages; no client can subscribe to it.
+pub const TOPIC: &str = "internal:control";
+
+/// An access change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Control {
+    MemberRemoved {
+        project_id: ProjectId,
+        user_id: UserId,
+    },
+    RoleChanged {
+        project_id: ProjectId,
+        user_id: UserId,
+        role: Role,
+    },
+    /// One session revoked (logout, deleted, refresh-token reuse).
+    SessionRevoked { session_id: SessionId },
+    /// Every session of a user but `except` revoked (password change).
+    OtherSessionsRevoked { user_id: UserId, except: SessionId },
+}
+
+/// Who a connection belongs to, and where its control messages go.
+#[derive(Debug)]
+struct Entry {
+    user_id: UserId,
+    session_id: SessionId,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+/// The node's live connections, by id.
+#[derive(Debug, Clone, Default)]
+pub struct Registry(Arc<Mutex<HashMap<ConnectionId, Entry>>>);
+
+impl Registry {
+    pub fn register(
+        &self,
+        connection: ConnectionId,
+        user_id: UserId,
+        session_id: SessionId,
+    ) -> mpsc::UnboundedReceiver<Control> {
+        let (control, receiver) = mpsc::unbounded_channel();
+        let entry = Entry {
+            user_id,
+            session_id,
+            control,
+        };
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(connection, entry);
+        receiver
+    }
+
+    pub fn deregister(&self, connection: ConnectionId) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&connection);
+    }
+
+    /// Hands `control` to the connections it concerns on this node.
+    fn dispatch(&self, control: &Control) {
+        let entries = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for entry in entries.values() {
+            let concerned = match control {
+                Control::MemberRemoved { user_id, .. } | Control::RoleChanged { user_id, .. } => {
+                    entry.user_id == *user_id
+                }
+                Control::SessionRevoked { session_id } => entry.session_id == *session_id,
+                Control::OtherSessionsRevoked { user_id, except } => {
+                    entry.user_id == *user_id && entry.session_id != *except
+                }
+            };
+            if concerned {
+                let _ = entry.control.send(control.clone());
+            }
+        }
+    }
+}
+
+/// Publishes an access change to every node. Failing to reach the bus is logged: the
+/// change itself is committed, and sockets re-check access when they resubscribe.
+pub async fn announce(state: &AppState, control: Control) {
+    let payload = match serde_json::to_vec(&control) {
+        Ok(payload) => payload,
+        Err(error) => return tracing::error!(error = %error, "cannot encode a control message"),
+    };
+    if let Err(error) = state
+        .realtime
+        .bus
+        .publish(Envelope::new(TOPIC, payload))
+        .await
+    {
+        tracing::error!(error = ?error, "cannot announce an access change to live sockets");
+    }
+}
+
+/// Runs until the realtime stop token is cancelled.
+pub async fn listen(state: AppState) {
+    let mut envelopes = state.realtime.bus.subscribe();
+    let stop = state.realtime.stop.clone();
+    loop {
+        let received = tokio::select! {
+            () = stop.cancelled() => return,
+            received = envelopes.recv() => received,
+        };
+        match received {
+            Ok(envelope) if &*envelope.topic == TOPIC => {
+                match serde_json::from_slice::<Control>(&envelope.payload) {
+                    Ok(control) => state.realtime.registry.dispatch(&control),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "ignored a malformed control message")
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(RecvError::Lagged(missed)) => {
+                tracing::error!(
+                    missed,
+                    "the control listener fell behind; access changes may be late"
+                );
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
