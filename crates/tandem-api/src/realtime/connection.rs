@@ -27,6 +27,8 @@ use crate::state::AppState;
 /// How often the server pings an idle client, and how long it waits for any sign of life.
 const PING_EVERY: Duration = Duration::from_secs(20);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
+/// How long a close frame may take to go out before the socket is simply dropped.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
     let (mut sink, mut stream) = socket.split();
@@ -120,7 +122,13 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
         realtime.hub.unsubscribe(topic, connection);
     }
     drop(session);
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
 }
 
 /// The user behind the socket, and the `ref` of their `auth` frame if they sent one.
@@ -155,6 +163,10 @@ async fn authenticate(
 
 /// Drains the outbox to the socket; closes it on request, on overflow (4008) or at
 /// shutdown (1001); pings an idle client.
+///
+/// Every send races the overflow and stop tokens: a client that stops reading fills the
+/// TCP buffers and blocks the send, and must still be cut off. A close is attempted for a
+/// bounded time only, since such a client will not read it either.
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut receiver: OutboxReceiver,
@@ -164,36 +176,27 @@ async fn write(
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
-    loop {
-        tokio::select! {
+    let reason = loop {
+        let message = tokio::select! {
             biased;
-            request = close_requests.recv() => {
-                if let Some((code, reason)) = request {
-                    let _ = sink.send(close(code, reason)).await;
-                }
-                return;
-            }
-            () = overflow.cancelled() => {
-                let _ = sink.send(close(CloseCode::SlowConsumer.code(), "slow consumer")).await;
-                return;
-            }
-            () = stop.cancelled() => {
-                let _ = sink.send(close(CloseCode::GoingAway.code(), "server shutting down")).await;
-                return;
-            }
-            _ = ping.tick() => {
-                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
-                    return;
-                }
-            }
+            request = close_requests.recv() => break request,
+            () = overflow.cancelled() => break Some((CloseCode::SlowConsumer.code(), "slow consumer")),
+            () = stop.cancelled() => break Some((CloseCode::GoingAway.code(), "server shutting down")),
+            _ = ping.tick() => Message::Ping(Bytes::new()),
             frame = receiver.recv() => {
-                let Some(frame) = frame else { return };
+                let Some(frame) = frame else { break None };
                 let Ok(text) = Utf8Bytes::try_from(frame) else { continue };
-                if sink.send(Message::Text(text)).await.is_err() {
-                    return;
-                }
+                Message::Text(text)
             }
+        };
+        tokio::select! {
+            sent = sink.send(message) => if sent.is_err() { return },
+            () = overflow.cancelled() => break Some((CloseCode::SlowConsumer.code(), "slow consumer")),
+            () = stop.cancelled() => break Some((CloseCode::GoingAway.code(), "server shutting down")),
         }
+    };
+    if let Some((code, reason)) = reason {
+        let _ = tokio::time::timeout(CLOSE_WAIT, sink.send(close(code, reason))).await;
     }
 }
 

@@ -278,3 +278,50 @@ async fn shutting_down_closes_sockets_with_going_away() {
     assert_eq!(socket.close_code().await, 1001);
     stopping.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_slow_consumer_is_cut_off_while_a_fast_one_receives_everything() {
+    let app = spawn_app_with(|s| {
+        quick_auth(s);
+        s.realtime_outbox_bytes = 64 * 1024;
+        s.realtime_max_frame_bytes = 8 * 1024;
+        s.realtime_publishes_per_second = 1_000_000;
+    })
+    .await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let channel = format!("workspace:{}", scene.workspace);
+    let subscribe = json!({"type": "subscribe", "channel": channel});
+
+    let mut slow = app.slow_socket(&cast.viewer.access_token).await;
+    slow.request(subscribe.clone(), "s").await;
+    let mut fast = app.socket(Auth::Header(&cast.admin.access_token)).await;
+    fast.request(subscribe, "s").await;
+    let total = 3_000;
+    let reader = tokio::spawn(async move {
+        let mut received = 0;
+        while received < total {
+            if fast.recv().await["event"] == "client.load" {
+                received += 1;
+            }
+        }
+        received
+    });
+
+    let mut publisher = app.socket(Auth::Header(&cast.editor.access_token)).await;
+    let blob = "x".repeat(3_000);
+    for i in 0..total {
+        let frame = json!({"type": "publish", "channel": channel, "event": "client.load", "data": {"i": i, "blob": blob}});
+        let answer = publisher.request(frame, &i.to_string()).await;
+        assert_eq!(answer["type"], "ack", "{answer}");
+    }
+    let received = tokio::time::timeout(Duration::from_secs(30), reader)
+        .await
+        .expect("the fast reader finishes")
+        .unwrap();
+    assert_eq!(received, total, "the fast subscriber got every event");
+    assert!(
+        slow.was_cut_off().await,
+        "the slow subscriber was disconnected"
+    );
+}

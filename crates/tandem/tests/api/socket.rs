@@ -42,7 +42,37 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A socket whose TCP receive buffer is tiny, so the server's queue for it fills
+    /// quickly once it stops reading.
+    pub async fn slow_socket(&self, token: &str) -> Socket {
+        let addr: std::net::SocketAddr =
+            self.address.trim_start_matches("http://").parse().unwrap();
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(4096).unwrap();
+        let stream = tcp.connect(addr).await.unwrap();
+        let url = format!("ws://{addr}/api/v1/realtime?token={token}");
+        let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("the socket opens");
+        Socket(ws)
+    }
+}
+
 impl Socket {
+    /// Whether the server ended the connection (a close frame, an error or EOF) within 5 s,
+    /// reading and discarding whatever was queued before.
+    pub async fn was_cut_off(&mut self) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, self.0.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     pub async fn send(&mut self, frame: Value) {
         self.0
             .send(Message::text(frame.to_string()))
