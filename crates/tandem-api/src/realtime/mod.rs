@@ -6,6 +6,7 @@ mod authorize;
 mod connection;
 pub mod control;
 mod routing;
+mod session;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,244 @@
+//! One authenticated connection's state and its answers to client frames: subscribe
+//! (with replay), unsubscribe, publish, ping, and the access changes pushed to it.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use governor::DefaultDirectRateLimiter;
+use serde_json::Value;
+use tandem_domain::Action;
+use tandem_realtime::protocol::{ClientFrame, ServerFrame, ephemeral_event, is_ephemeral_event};
+use tandem_realtime::{Channel, ConnectionId, Envelope, Outbox, Replay};
+
+use super::authorize::{Standing, authorize};
+use super::control::Control;
+use crate::extract::AuthUser;
+use crate::state::AppState;
+
+/// What one authenticated connection knows about itself.
+pub(super) struct Session {
+    pub(super) state: AppState,
+    pub(super) user: AuthUser,
+    pub(super) connection: ConnectionId,
+    pub(super) outbox: Outbox,
+    /// Subscribed topics, with the caller's standing there.
+    pub(super) subscriptions: HashMap<String, Standing>,
+    pub(super) publishes: DefaultDirectRateLimiter,
+}
+
+impl Session {
+    pub(super) fn send(&self, frame: Bytes) {
+        self.outbox.push(frame);
+    }
+
+    pub(super) fn error(&self, reference: Option<&str>, code: &str, message: &str) {
+        self.send(
+            ServerFrame::Error {
+                reference,
+                code,
+                message,
+            }
+            .to_bytes(),
+        );
+    }
+
+    fn ack(&self, reference: Option<&str>) {
+        self.send(ServerFrame::Ack { reference }.to_bytes());
+    }
+
+    /// Applies an access change; false when the socket must close (its session is gone).
+    pub(super) fn apply(&mut self, change: Control) -> bool {
+        match change {
+            Control::SessionRevoked { .. } | Control::OtherSessionsRevoked { .. } => false,
+            Control::MemberRemoved { project_id, .. } => {
+                let lost: Vec<String> = self
+                    .subscriptions
+                    .iter()
+                    .filter(|(_, standing)| standing.project == Some(project_id))
+                    .map(|(topic, _)| topic.clone())
+                    .collect();
+                for topic in lost {
+                    self.subscriptions.remove(&topic);
+                    self.state.realtime.hub.unsubscribe(&topic, self.connection);
+                    let reason = "membership_removed";
+                    self.send(
+                        ServerFrame::Unsubscribed {
+                            channel: &topic,
+                            reason,
+                        }
+                        .to_bytes(),
+                    );
+                }
+                true
+            }
+            Control::RoleChanged {
+                project_id, role, ..
+            } => {
+                for standing in self.subscriptions.values_mut() {
+                    if standing.project == Some(project_id) {
+                        standing.role = Some(role);
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    pub(super) async fn handle(&mut self, text: &str) {
+        let frame = match ClientFrame::parse(text) {
+            Ok(frame) => frame,
+            Err(e) => return self.error(e.reference.as_deref(), e.code, &e.message),
+        };
+        match frame {
+            ClientFrame::Auth { reference, .. } => {
+                self.error(
+                    reference.as_deref(),
+                    "already_authenticated",
+                    "this socket is authenticated",
+                );
+            }
+            ClientFrame::Ping { reference } => self.ack(reference.as_deref()),
+            ClientFrame::Subscribe {
+                channel,
+                since,
+                reference,
+            } => {
+                self.subscribe(&channel, since, reference.as_deref()).await;
+            }
+            ClientFrame::Unsubscribe { channel, reference } => {
+                if self.subscriptions.remove(&channel).is_some() {
+                    self.state
+                        .realtime
+                        .hub
+                        .unsubscribe(&channel, self.connection);
+                }
+                self.ack(reference.as_deref());
+            }
+            ClientFrame::Publish {
+                channel,
+                event,
+                data,
+                reference,
+            } => {
+                self.publish(&channel, &event, &data, reference.as_deref())
+                    .await;
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, name: &str, since: Option<u64>, reference: Option<&str>) {
+        let channel: Channel = match name.parse() {
+            Ok(channel) => channel,
+            Err(e) => return self.error(reference, e.code(), &e.to_string()),
+        };
+        let topic = channel.to_string();
+        if self.subscriptions.contains_key(&topic) {
+            return self.ack(reference);
+        }
+        let action = match channel {
+            Channel::Workspace(_) => Action::ReadWorkspace,
+            _ => Action::ReadProject,
+        };
+        let standing = match authorize(&self.state, self.user.user_id, channel, action).await {
+            Ok(standing) => standing,
+            Err(refusal) => {
+                return self.error(
+                    reference,
+                    refusal.code(),
+                    "you cannot subscribe to this channel",
+                );
+            }
+        };
+        let realtime = &self.state.realtime;
+        let subscription =
+            realtime
+                .hub
+                .subscribe(&topic, self.connection, self.outbox.clone(), true);
+        let ack = ServerFrame::Ack { reference }.to_bytes();
+        match since {
+            None => subscription.go_live([ack], 0),
+            Some(since) => match realtime
+                .history
+                .since(&topic, since, self.state.clock.now())
+                .await
+            {
+                Ok(Replay::Events(events)) => {
+                    let last = events.last().map_or(since, |e| e.seq);
+                    let frames = std::iter::once(ack).chain(events.into_iter().map(|e| e.frame));
+                    subscription.go_live(frames, last);
+                }
+                Ok(Replay::Resync) => {
+                    let resync = ServerFrame::Resync { channel: &topic }.to_bytes();
+                    subscription.go_live([ack, resync], 0);
+                }
+                Err(error) => {
+                    tracing::error!(error = ?error, "reading channel history failed");
+                    realtime.hub.unsubscribe(&topic, self.connection);
+                    return self.error(
+                        reference,
+                        "service_unavailable",
+                        "history is unavailable; retry",
+                    );
+                }
+            },
+        }
+        self.subscriptions.insert(topic, standing);
+    }
+
+    async fn publish(&mut self, name: &str, event: &str, data: &Value, reference: Option<&str>) {
+        let channel: Channel = match name.parse() {
+            Ok(channel @ Channel::Workspace(_)) => channel,
+            Ok(_) => {
+                return self.error(
+                    reference,
+                    "invalid_channel",
+                    "ephemeral events go on workspace channels",
+                );
+            }
+            Err(e) => return self.error(reference, e.code(), &e.to_string()),
+        };
+        if !is_ephemeral_event(event) {
+            return self.error(
+                reference,
+                "invalid_event",
+                "publish cursor, selection, typing or client.*",
+            );
+        }
+        let topic = channel.to_string();
+        let allowed = match self.subscriptions.get(&topic).and_then(|s| s.role) {
+            Some(role) => tandem_domain::allows(role, Action::PublishEphemeral),
+            _ => authorize(
+                &self.state,
+                self.user.user_id,
+                channel,
+                Action::PublishEphemeral,
+            )
+            .await
+            .is_ok(),
+        };
+        if !allowed {
+            return self.error(
+                reference,
+                "forbidden",
+                "your role does not allow publishing here",
+            );
+        }
+        if self.publishes.check().is_err() {
+            return self.error(reference, "rate_limited", "too many publishes; slow down");
+        }
+        let realtime = &self.state.realtime;
+        let actor = self.user.user_id.to_string();
+        let frame = ephemeral_event(&topic, event, data, &actor, self.state.clock.now());
+        let envelope = Envelope {
+            origin: Some(realtime.hub.origin(self.connection)),
+            ..Envelope::new(topic, frame)
+        };
+        match realtime.bus.publish(envelope).await {
+            Ok(()) => self.ack(reference),
+            Err(error) => {
+                tracing::warn!(error = ?error, "publishing an ephemeral event failed");
+                self.error(reference, "service_unavailable", "could not publish; retry");
+            }
+        }
+    }
+}
