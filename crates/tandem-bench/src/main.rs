@@ -4,6 +4,9 @@
 //! Scenarios:
 //! - `auth`: median latency of each auth path, and the ratio that shows whether a login
 //!   for an unknown email can be told from a wrong password by its timing.
+//! - `fanout`: S sockets subscribed to one workspace channel, one publisher sending M
+//!   cursor events; deliveries per second and delivery latency (p50, p99, max), printed
+//!   as one line of JSON.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +14,8 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use serde_json::json;
 use tandem::{Application, Settings};
+
+mod fanout;
 
 #[derive(Debug, Parser)]
 #[command(about = "Benchmarks for the tandem server")]
@@ -24,11 +29,18 @@ struct Args {
     /// Database to run on (default: SQLite in a temporary folder).
     #[arg(long)]
     database_url: Option<String>,
+    /// `fanout`: subscribed sockets.
+    #[arg(long, default_value_t = 200)]
+    subscribers: usize,
+    /// `fanout`: events published.
+    #[arg(long, default_value_t = 500)]
+    messages: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Scenario {
     Auth,
+    Fanout,
 }
 
 #[tokio::main]
@@ -45,6 +57,8 @@ async fn main() -> anyhow::Result<()> {
                 .into(),
         ),
         auth_rate_limit_per_minute: 1_000_000,
+        realtime_publishes_per_second: 1_000_000,
+        realtime_outbox_bytes: 64 * 1024 * 1024,
         ..Settings::default()
     };
     let app = Application::build(&settings).await?;
@@ -52,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let server = tokio::spawn(app.run_until(std::future::pending()));
     match args.scenario {
         Scenario::Auth => auth(&base, args.samples).await?,
+        Scenario::Fanout => fanout::run(&base, args.subscribers, args.messages).await?,
     }
     server.abort();
     Ok(())
