@@ -74,6 +74,13 @@ impl OutboxReceiver {
         self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
         Some(frame)
     }
+
+    /// A frame that is already queued, without waiting; lets the writer batch.
+    pub fn try_recv(&mut self) -> Option<Bytes> {
+        let frame = self.rx.try_recv().ok()?;
+        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        Some(frame)
+    }
 }
 
 #[cfg(test)]
@@ -88,6 +95,10 @@ mod tests {
             assert_eq!(receiver.recv().await.unwrap(), Bytes::from_static(b"12345"));
         }
         assert!(!overflow.is_cancelled());
+        assert_eq!(outbox.queued(), 0);
+        assert!(receiver.try_recv().is_none());
+        outbox.push(Bytes::from_static(b"abc"));
+        assert_eq!(receiver.try_recv(), Some(Bytes::from_static(b"abc")));
         assert_eq!(outbox.queued(), 0);
     }
 

@@ -22,6 +22,8 @@ use crate::state::AppState;
 /// How often the server pings an idle client, and how long it waits for any sign of life.
 const PING_EVERY: Duration = Duration::from_secs(20);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
+/// The most frames one flush carries.
+const MAX_BATCH: usize = 64;
 /// How long a close frame may take to go out before the socket is simply dropped.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
@@ -172,20 +174,32 @@ async fn write(
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let reason = loop {
-        let message = tokio::select! {
+        let mut batch = Vec::new();
+        tokio::select! {
             biased;
             request = close_requests.recv() => break request,
             () = overflow.cancelled() => break Some((CloseCode::SlowConsumer.code(), "slow consumer")),
             () = stop.cancelled() => break Some((CloseCode::GoingAway.code(), "server shutting down")),
-            _ = ping.tick() => Message::Ping(Bytes::new()),
+            _ = ping.tick() => batch.push(Message::Ping(Bytes::new())),
             frame = receiver.recv() => {
                 let Some(frame) = frame else { break None };
-                let Ok(text) = Utf8Bytes::try_from(frame) else { continue };
-                Message::Text(text)
+                batch.extend(text(frame));
+                // Whatever else is already queued goes in the same flush: one write for
+                // many frames when a channel is busy.
+                while batch.len() < MAX_BATCH {
+                    let Some(frame) = receiver.try_recv() else { break };
+                    batch.extend(text(frame));
+                }
             }
+        }
+        let written = async {
+            for message in batch {
+                sink.feed(message).await?;
+            }
+            sink.flush().await
         };
         tokio::select! {
-            sent = sink.send(message) => if sent.is_err() { return },
+            written = written => if written.is_err() { return },
             () = overflow.cancelled() => break Some((CloseCode::SlowConsumer.code(), "slow consumer")),
             () = stop.cancelled() => break Some((CloseCode::GoingAway.code(), "server shutting down")),
         }
@@ -193,6 +207,11 @@ async fn write(
     if let Some((code, reason)) = reason {
         let _ = tokio::time::timeout(CLOSE_WAIT, sink.send(close(code, reason))).await;
     }
+}
+
+/// A queued frame as a text message (frames are JSON, so always UTF-8).
+fn text(frame: Bytes) -> Option<Message> {
+    Utf8Bytes::try_from(frame).ok().map(Message::Text)
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
