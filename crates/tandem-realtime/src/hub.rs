@@ -148,9 +148,17 @@ impl Hub {
                 None => return,
             }
         };
-        let sender = envelope.origin.as_deref();
+        // The sending connection, if it is on this node: parsed once per envelope, not
+        // formatted once per subscriber.
+        let sender = envelope.origin.as_deref().and_then(|origin| {
+            origin
+                .strip_prefix(&*self.node)?
+                .strip_prefix(':')?
+                .parse()
+                .ok()
+        });
         for (connection, subscription) in subscribers {
-            if sender.is_some_and(|origin| *origin == *self.origin(connection)) {
+            if sender == Some(connection) {
                 continue;
             }
             subscription.offer(envelope);
@@ -242,6 +250,20 @@ mod tests {
         );
         hub.deliver(&durable("project:1", 5));
         assert_eq!(drain(&mut rx).await, ["ack", "1", "2", "3", "4", "5"]);
+    }
+
+    #[tokio::test]
+    async fn the_same_connection_id_on_another_node_still_receives() {
+        let hub = Hub::new("node-a");
+        let id = hub.connect();
+        let (out, mut rx, _) = outbox(1 << 20);
+        hub.subscribe("workspace:w", id, out, false);
+        let from_elsewhere = Envelope {
+            origin: Some(format!("node-b:{id}").into()),
+            ..Envelope::new("workspace:w", &b"cursor"[..])
+        };
+        hub.deliver(&from_elsewhere);
+        assert_eq!(drain(&mut rx).await, ["cursor"]);
     }
 
     #[tokio::test]
