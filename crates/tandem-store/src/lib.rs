@@ -7,6 +7,7 @@
 mod audit;
 mod error;
 mod postgres;
+mod presence;
 mod sqlite;
 mod tenancy;
 #[cfg(feature = "testing")]
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use error::StoreError;
 pub use postgres::PgStore;
+pub use presence::{LastSeen, PresenceStore};
 pub use sqlite::SqliteStore;
 pub use tenancy::{
     Acceptance, AuditStore, InvitationStore, MemberStore, ProjectStore, ProjectWithRole,

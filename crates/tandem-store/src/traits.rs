@@ -6,7 +6,10 @@ use tandem_domain::{
     DisplayName, NewSession, Rotation, Session, SessionId, TokenHash, User, UserId,
 };
 
-use crate::{AuditStore, InvitationStore, MemberStore, ProjectStore, StoreError, WorkspaceStore};
+use crate::{
+    AuditStore, InvitationStore, MemberStore, PresenceStore, ProjectStore, StoreError,
+    WorkspaceStore,
+};
 
 /// Accounts.
 #[async_trait]
@@ -79,6 +82,7 @@ pub trait Store:
     + InvitationStore
     + WorkspaceStore
     + AuditStore
+    + PresenceStore
     + std::fmt::Debug
 {
     /// Applies the embedded migrations that have not run yet.

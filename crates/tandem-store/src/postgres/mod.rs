@@ -3,6 +3,7 @@
 
 mod invitations;
 mod members;
+mod presence;
 mod projects;
 mod sessions;
 mod users;

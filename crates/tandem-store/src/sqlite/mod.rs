@@ -10,6 +10,7 @@
 mod audit_log;
 mod invitations;
 mod members;
+mod presence;
 mod projects;
 mod sessions;
 mod users;

@@ -9,6 +9,7 @@ mod acceptance;
 mod audit;
 mod invitations;
 mod members;
+mod presence;
 mod projects;
 mod rotation;
 mod sessions;
