@@ -87,6 +87,11 @@ impl Hub {
         }
     }
 
+    /// This node's name.
+    pub fn node(&self) -> &Arc<str> {
+        &self.node
+    }
+
     /// A fresh id for a connection on this node.
     pub fn connect(&self) -> ConnectionId {
         self.next_connection.fetch_add(1, Ordering::Relaxed)

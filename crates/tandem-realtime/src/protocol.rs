@@ -1,7 +1,7 @@
 //! The realtime wire protocol: JSON text frames with a `type` tag, and close codes.
 //!
-//! Client → server: `auth`, `subscribe`, `unsubscribe`, `publish`, `ping`, each with an
-//! optional `ref` that the server echoes in its `ack` or `error`. Server → client:
+//! Client → server: `auth`, `subscribe`, `unsubscribe`, `publish`, `presence_update`,
+//! `ping`, each with an optional `ref` that the server echoes in its `ack` or `error`. Server → client:
 //! `ack`, `error`, `event`, `presence_state`, `presence_diff`, `resync`.
 
 use bytes::Bytes;
@@ -39,7 +39,7 @@ impl CloseCode {
 }
 
 /// A frame from a client.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
     Auth {
@@ -51,6 +51,15 @@ pub enum ClientFrame {
         channel: String,
         /// The last `seq` the client saw on this channel.
         since: Option<u64>,
+        /// What the client's presence shows (an object, e.g. the open file).
+        meta: Option<Value>,
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+    },
+    /// Replaces the meta of the client's presence on a channel it is subscribed to.
+    PresenceUpdate {
+        channel: String,
+        meta: Value,
         #[serde(rename = "ref")]
         reference: Option<String>,
     },
@@ -104,9 +113,24 @@ impl ClientFrame {
             ClientFrame::Auth { reference, .. }
             | ClientFrame::Subscribe { reference, .. }
             | ClientFrame::Unsubscribe { reference, .. }
+            | ClientFrame::PresenceUpdate { reference, .. }
             | ClientFrame::Publish { reference, .. }
             | ClientFrame::Ping { reference } => reference.as_deref(),
         }
+    }
+}
+
+/// The most bytes a presence meta may take as JSON.
+pub const MAX_META_BYTES: usize = 1024;
+
+/// Checks a client's presence meta: a JSON object (or null) of at most
+/// `MAX_META_BYTES`.
+pub fn check_meta(meta: &Value) -> Result<(), &'static str> {
+    match meta {
+        Value::Null => Ok(()),
+        Value::Object(_) if meta.to_string().len() <= MAX_META_BYTES => Ok(()),
+        Value::Object(_) => Err("meta is larger than 1024 bytes of JSON"),
+        _ => Err("meta must be a JSON object"),
     }
 }
 
@@ -211,6 +235,7 @@ mod tests {
             ClientFrame::Subscribe {
                 channel: "project:x".into(),
                 since: Some(7),
+                meta: None,
                 reference: Some("1".into())
             }
         );

@@ -67,6 +67,12 @@ pub struct Settings {
     /// The oldest a kept event may be.
     #[serde(with = "humantime_serde")]
     pub history_max_age: Duration,
+    /// How often a node renews its presence heartbeat.
+    #[serde(with = "humantime_serde")]
+    pub presence_heartbeat: Duration,
+    /// How long a silent node's members still count as present (crash detection).
+    #[serde(with = "humantime_serde")]
+    pub presence_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -92,6 +98,8 @@ impl Default for Settings {
             realtime_publishes_per_second: 50,
             history_events: 1_000,
             history_max_age: Duration::from_secs(24 * 60 * 60),
+            presence_heartbeat: Duration::from_secs(10),
+            presence_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -167,6 +175,14 @@ impl Settings {
         anyhow::ensure!(
             self.body_limit_bytes > 0,
             "body_limit_bytes must be positive"
+        );
+        anyhow::ensure!(
+            self.presence_heartbeat >= Duration::from_millis(100),
+            "presence_heartbeat must be at least 100ms"
+        );
+        anyhow::ensure!(
+            self.presence_ttl >= self.presence_heartbeat * 2,
+            "presence_ttl must be at least twice presence_heartbeat"
         );
         if let Some(secret) = &self.signing_secret {
             anyhow::ensure!(

@@ -15,10 +15,12 @@ use tandem_api::realtime::{Realtime, RealtimeConfig};
 use tandem_api::{ApiConfig, AppState};
 use tandem_domain::{Clock, SystemClock};
 use tandem_realtime::{
-    Bus, History, Hub, MemoryBus, MemoryHistory, RedisBus, RedisHistory, Retention,
+    Bus, Departure, History, Hub, MemoryBus, MemoryHistory, MemoryRoster, Presence, PresenceConfig,
+    RedisBus, RedisHistory, RedisRoster, Retention, Roster,
 };
 use tandem_store::Store;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
 use crate::secret;
@@ -86,9 +88,9 @@ impl Application {
             body_limit_bytes: settings.body_limit_bytes,
             trust_forwarded_for: settings.trust_forwarded_for,
         };
-        let realtime = realtime(settings, redis.as_ref()).await?;
+        let (realtime, departures) = realtime(settings, redis.as_ref(), clock.clone()).await?;
         let state = AppState::new(config, store.clone(), clock, auth_limiter, redis, realtime)?;
-        tandem_api::realtime::start(&state);
+        tandem_api::realtime::start(&state, departures);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
@@ -147,33 +149,44 @@ impl Application {
     }
 }
 
-/// The realtime machinery: Redis bus and history in scale-out, in memory when embedded.
+/// The realtime machinery: Redis bus, history and presence roster in scale-out, in
+/// memory when embedded; and the presence departures to record as last seen.
 async fn realtime(
     settings: &Settings,
     redis: Option<&redis::aio::ConnectionManager>,
-) -> anyhow::Result<Realtime> {
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Realtime, UnboundedReceiver<Departure>)> {
     let retention = Retention {
         events: settings.history_events,
         max_age: settings.history_max_age,
     };
-    let (bus, history): (Arc<dyn Bus>, Arc<dyn History>) = match (redis, &settings.redis_url) {
-        (Some(redis), Some(url)) => (
-            Arc::new(RedisBus::connect(url.expose_secret(), &settings.redis_prefix).await?),
-            Arc::new(RedisHistory::new(
-                redis.clone(),
-                &settings.redis_prefix,
-                retention,
-            )),
-        ),
-        _ => (
-            Arc::new(MemoryBus::new()),
-            Arc::new(MemoryHistory::new(retention)),
-        ),
+    let prefix = &settings.redis_prefix;
+    let (bus, history, roster): (Arc<dyn Bus>, Arc<dyn History>, Arc<dyn Roster>) =
+        match (redis, &settings.redis_url) {
+            (Some(redis), Some(url)) => (
+                Arc::new(RedisBus::connect(url.expose_secret(), prefix).await?),
+                Arc::new(RedisHistory::new(redis.clone(), prefix, retention)),
+                Arc::new(RedisRoster::new(redis.clone(), prefix)),
+            ),
+            _ => (
+                Arc::new(MemoryBus::new()),
+                Arc::new(MemoryHistory::new(retention)),
+                Arc::new(MemoryRoster::new()),
+            ),
+        };
+    let hub = Arc::new(Hub::new(uuid::Uuid::now_v7().to_string()));
+    let presence_config = PresenceConfig {
+        heartbeat: settings.presence_heartbeat,
+        ttl: settings.presence_ttl,
+        ..PresenceConfig::default()
     };
-    Ok(Realtime {
-        hub: Arc::new(Hub::new(uuid::Uuid::now_v7().to_string())),
+    let (presence, departures) =
+        Presence::new(hub.clone(), roster, bus.clone(), clock, presence_config);
+    let realtime = Realtime {
+        hub,
         bus,
         history,
+        presence: Arc::new(presence),
         config: RealtimeConfig {
             auth_timeout: settings.realtime_auth_timeout,
             max_frame_bytes: settings.realtime_max_frame_bytes,
@@ -182,7 +195,8 @@ async fn realtime(
         },
         registry: tandem_api::realtime::control::Registry::default(),
         stop: CancellationToken::new(),
-    })
+    };
+    Ok((realtime, departures))
 }
 
 async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {

@@ -77,6 +77,10 @@ pub fn router(state: AppState) -> Router {
                 // the document is: the docs must work offline and call nobody.
                 .config(Config::default().validator_url("none")),
         )
+        .route(
+            "/api/realtime/schema.json",
+            axum::routing::get(crate::realtime::schema),
+        )
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(layers)

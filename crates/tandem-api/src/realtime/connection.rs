@@ -53,9 +53,18 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
         realtime.stop.clone(),
     ));
     let rate = NonZeroU32::new(realtime.config.publishes_per_second).unwrap_or(NonZeroU32::MIN);
+    let name = match state.store.user_by_id(user.user_id).await {
+        Ok(Some(account)) => account.name.as_str().to_owned(),
+        Ok(None) => String::new(),
+        Err(error) => {
+            tracing::warn!(error = ?error, "reading the user's name for presence failed");
+            String::new()
+        }
+    };
     let mut session = Session {
         state,
         user,
+        name,
         connection,
         outbox,
         subscriptions: HashMap::new(),
@@ -74,7 +83,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
             () = overflow.cancelled() => break,
             () = realtime.stop.cancelled() => break,
             Some(change) = control.recv() => {
-                if session.apply(change) {
+                if session.apply(change).await {
                     continue;
                 }
                 let _ = closer.try_send((CloseCode::Forbidden.code(), "session revoked"));
@@ -115,9 +124,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
         }
     }
     realtime.registry.deregister(connection);
-    for topic in session.subscriptions.keys() {
-        realtime.hub.unsubscribe(topic, connection);
-    }
+    session.end_all().await;
     drop(session);
     let abort = writer.abort_handle();
     if tokio::time::timeout(Duration::from_secs(5), writer)

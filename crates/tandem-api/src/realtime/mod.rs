@@ -1,20 +1,25 @@
 //! The realtime gateway: `GET /api/v1/realtime` upgrades to one multiplexed WebSocket per
 //! client. Durable domain events reach channels through `routing`, with a per-channel
-//! `seq` kept in the history; clients publish ephemeral events on workspaces.
+//! `seq` kept in the history; clients publish ephemeral events on workspaces; presence
+//! says who is on each project and workspace channel (`presence` serves it over REST).
 
 mod authorize;
 mod connection;
 pub mod control;
+mod last_seen;
+mod presence;
 mod routing;
 mod session;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Deserialize;
-use tandem_realtime::{Bus, History, Hub};
+use tandem_realtime::{Bus, Departure, History, Hub, Presence};
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -51,6 +56,7 @@ pub struct Realtime {
     pub hub: Arc<Hub>,
     pub bus: Arc<dyn Bus>,
     pub history: Arc<dyn History>,
+    pub presence: Arc<Presence>,
     pub config: RealtimeConfig,
     /// This node's live connections, for access changes.
     pub registry: control::Registry,
@@ -58,8 +64,9 @@ pub struct Realtime {
     pub stop: CancellationToken,
 }
 
-/// Starts the node's background tasks: bus → hub delivery, and domain events → channels.
-pub fn start(state: &AppState) {
+/// Starts the node's background tasks: bus → hub delivery, domain events → channels,
+/// access changes → sockets, presence, and presence departures → last seen.
+pub fn start(state: &AppState, departures: UnboundedReceiver<Departure>) {
     let realtime = &state.realtime;
     tokio::spawn(
         realtime
@@ -69,10 +76,29 @@ pub fn start(state: &AppState) {
     );
     tokio::spawn(routing::route_events(state.clone()));
     tokio::spawn(control::listen(state.clone()));
+    tokio::spawn(realtime.presence.clone().run(realtime.stop.clone()));
+    tokio::spawn(last_seen::record(state.clone(), departures));
+}
+
+/// The JSON Schema of every realtime frame, rendered once.
+pub async fn schema() -> Response {
+    static SCHEMA: OnceLock<Bytes> = OnceLock::new();
+    let body = SCHEMA.get_or_init(|| {
+        serde_json::to_vec_pretty(&tandem_realtime::schema::json_schema())
+            .expect("a schema serializes")
+            .into()
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/schema+json")],
+        body.clone(),
+    )
+        .into_response()
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(realtime))
+    OpenApiRouter::new()
+        .routes(routes!(realtime))
+        .routes(routes!(presence::workspace_presence))
 }
 
 /// Credentials for the socket, for clients that cannot set headers.

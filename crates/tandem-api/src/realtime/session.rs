@@ -1,5 +1,6 @@
 //! One authenticated connection's state and its answers to client frames: subscribe
-//! (with replay), unsubscribe, publish, ping, and the access changes pushed to it.
+//! (with replay and presence), unsubscribe, publish, presence updates, ping, and the
+//! access changes pushed to it.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,10 @@ use bytes::Bytes;
 use governor::DefaultDirectRateLimiter;
 use serde_json::Value;
 use tandem_domain::Action;
-use tandem_realtime::protocol::{ClientFrame, ServerFrame, ephemeral_event, is_ephemeral_event};
+use tandem_realtime::presence::state_frame;
+use tandem_realtime::protocol::{
+    ClientFrame, ServerFrame, check_meta, ephemeral_event, is_ephemeral_event,
+};
 use tandem_realtime::{Channel, ConnectionId, Envelope, Outbox, Replay};
 
 use super::authorize::{Standing, authorize};
@@ -19,6 +23,8 @@ use crate::state::AppState;
 pub(super) struct Session {
     pub(super) state: AppState,
     pub(super) user: AuthUser,
+    /// The user's display name, as their presence shows it.
+    pub(super) name: String,
     pub(super) connection: ConnectionId,
     pub(super) outbox: Outbox,
     /// Subscribed topics, with the caller's standing there.
@@ -46,8 +52,28 @@ impl Session {
         self.send(ServerFrame::Ack { reference }.to_bytes());
     }
 
+    /// Ends a subscription: no more deliveries, and the caller's presence there leaves.
+    pub(super) async fn end_subscription(&mut self, topic: &str) {
+        if self.subscriptions.remove(topic).is_none() {
+            return;
+        }
+        let realtime = &self.state.realtime;
+        realtime.hub.unsubscribe(topic, self.connection);
+        if topic.parse().is_ok_and(|channel| has_presence(&channel)) {
+            realtime.presence.leave(topic, self.connection).await;
+        }
+    }
+
+    /// Ends every subscription, as the socket closes.
+    pub(super) async fn end_all(&mut self) {
+        let topics: Vec<String> = self.subscriptions.keys().cloned().collect();
+        for topic in topics {
+            self.end_subscription(&topic).await;
+        }
+    }
+
     /// Applies an access change; false when the socket must close (its session is gone).
-    pub(super) fn apply(&mut self, change: Control) -> bool {
+    pub(super) async fn apply(&mut self, change: Control) -> bool {
         match change {
             Control::SessionRevoked { .. } | Control::OtherSessionsRevoked { .. } => false,
             Control::MemberRemoved { project_id, .. } => {
@@ -58,8 +84,7 @@ impl Session {
                     .map(|(topic, _)| topic.clone())
                     .collect();
                 for topic in lost {
-                    self.subscriptions.remove(&topic);
-                    self.state.realtime.hub.unsubscribe(&topic, self.connection);
+                    self.end_subscription(&topic).await;
                     let reason = "membership_removed";
                     self.send(
                         ServerFrame::Unsubscribed {
@@ -101,18 +126,24 @@ impl Session {
             ClientFrame::Subscribe {
                 channel,
                 since,
+                meta,
                 reference,
             } => {
-                self.subscribe(&channel, since, reference.as_deref()).await;
+                let meta = meta.unwrap_or(Value::Null);
+                self.subscribe(&channel, since, meta, reference.as_deref())
+                    .await;
             }
             ClientFrame::Unsubscribe { channel, reference } => {
-                if self.subscriptions.remove(&channel).is_some() {
-                    self.state
-                        .realtime
-                        .hub
-                        .unsubscribe(&channel, self.connection);
-                }
+                self.end_subscription(&channel).await;
                 self.ack(reference.as_deref());
+            }
+            ClientFrame::PresenceUpdate {
+                channel,
+                meta,
+                reference,
+            } => {
+                self.update_presence(&channel, meta, reference.as_deref())
+                    .await
             }
             ClientFrame::Publish {
                 channel,
@@ -126,11 +157,20 @@ impl Session {
         }
     }
 
-    async fn subscribe(&mut self, name: &str, since: Option<u64>, reference: Option<&str>) {
+    async fn subscribe(
+        &mut self,
+        name: &str,
+        since: Option<u64>,
+        meta: Value,
+        reference: Option<&str>,
+    ) {
         let channel: Channel = match name.parse() {
             Ok(channel) => channel,
             Err(e) => return self.error(reference, e.code(), &e.to_string()),
         };
+        if let Err(message) = check_meta(&meta) {
+            return self.error(reference, "invalid_meta", message);
+        }
         let topic = channel.to_string();
         if self.subscriptions.contains_key(&topic) {
             return self.ack(reference);
@@ -154,22 +194,20 @@ impl Session {
             realtime
                 .hub
                 .subscribe(&topic, self.connection, self.outbox.clone(), true);
-        let ack = ServerFrame::Ack { reference }.to_bytes();
-        match since {
-            None => subscription.go_live([ack], 0),
-            Some(since) => match realtime
+        let mut frames = vec![ServerFrame::Ack { reference }.to_bytes()];
+        let mut replayed_to = 0;
+        if let Some(since) = since {
+            match realtime
                 .history
                 .since(&topic, since, self.state.clock.now())
                 .await
             {
                 Ok(Replay::Events(events)) => {
-                    let last = events.last().map_or(since, |e| e.seq);
-                    let frames = std::iter::once(ack).chain(events.into_iter().map(|e| e.frame));
-                    subscription.go_live(frames, last);
+                    replayed_to = events.last().map_or(since, |e| e.seq);
+                    frames.extend(events.into_iter().map(|e| e.frame));
                 }
                 Ok(Replay::Resync) => {
-                    let resync = ServerFrame::Resync { channel: &topic }.to_bytes();
-                    subscription.go_live([ack, resync], 0);
+                    frames.push(ServerFrame::Resync { channel: &topic }.to_bytes());
                 }
                 Err(error) => {
                     tracing::error!(error = ?error, "reading channel history failed");
@@ -180,9 +218,38 @@ impl Session {
                         "history is unavailable; retry",
                     );
                 }
-            },
+            }
         }
+        if has_presence(&channel) {
+            let entry =
+                realtime
+                    .presence
+                    .entry(self.connection, self.user.user_id, &self.name, meta);
+            let members = realtime.presence.join(&topic, entry).await;
+            frames.push(state_frame(&topic, &members));
+        }
+        subscription.go_live(frames, replayed_to);
         self.subscriptions.insert(topic, standing);
+    }
+
+    async fn update_presence(&mut self, name: &str, meta: Value, reference: Option<&str>) {
+        let tracked = name.parse().is_ok_and(|channel| has_presence(&channel));
+        if !tracked || !self.subscriptions.contains_key(name) {
+            return self.error(
+                reference,
+                "not_subscribed",
+                "subscribe to this project or workspace channel first",
+            );
+        }
+        if let Err(message) = check_meta(&meta) {
+            return self.error(reference, "invalid_meta", message);
+        }
+        self.state
+            .realtime
+            .presence
+            .update(name, self.connection, meta)
+            .await;
+        self.ack(reference);
     }
 
     async fn publish(&mut self, name: &str, event: &str, data: &Value, reference: Option<&str>) {
@@ -241,4 +308,9 @@ impl Session {
             }
         }
     }
+}
+
+/// Project and workspace channels show who is there; a user channel has one reader.
+fn has_presence(channel: &Channel) -> bool {
+    matches!(channel, Channel::Project(_) | Channel::Workspace(_))
 }

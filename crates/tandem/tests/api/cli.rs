@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 const BINARY: &str = env!("CARGO_BIN_EXE_tandem");
 
 /// The binary, run in `dir` with none of this process's `TANDEM_*` settings.
-fn tandem(dir: &Path) -> Command {
+pub fn tandem(dir: &Path) -> Command {
     let mut command = Command::new(BINARY);
     command
         .current_dir(dir)
@@ -25,6 +25,33 @@ fn tandem(dir: &Path) -> Command {
         }
     }
     command
+}
+
+/// Starts `tandem serve` on a free port with `env` settings; returns the child and its
+/// base URL once it listens. Its logs are drained so it never stalls on a full pipe.
+pub async fn serve(dir: &Path, env: &[(&str, String)]) -> (Child, String) {
+    let mut command = tandem(dir);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("the server starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first_line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        .await
+        .expect("the server announces itself within 30 s")
+        .expect("stdout is readable")
+        .expect("a line on stdout");
+    let address = first_line
+        .strip_prefix("tandem listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first_line}"))
+        .to_owned();
+    tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
+    (child, address)
 }
 
 async fn run(command: &mut Command) -> Output {

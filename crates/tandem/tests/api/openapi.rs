@@ -58,6 +58,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     // Authenticated inside the socket (header, `?token=` or an `auth` frame), so it
     // declares no bearer requirement.
     ("/api/v1/realtime", "get", false),
+    ("/api/v1/workspaces/{workspace_id}/presence", "get", true),
     ("/healthz", "get", false),
     ("/readyz", "get", false),
     ("/metrics", "get", false),

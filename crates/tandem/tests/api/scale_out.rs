@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use crate::helpers::{TestApp, TestUser, assert_problem, json_body, spawn_app, spawn_app_with};
 
 /// A second node sharing `first`'s database, Redis namespace and signing secret.
-async fn second_node(first: &TestApp) -> TestApp {
+pub async fn second_node(first: &TestApp) -> TestApp {
     let database_url = first.settings.database_url.clone();
     let redis_prefix = first.settings.redis_prefix.clone();
     spawn_app_with(move |s| {

@@ -42,6 +42,17 @@ impl TestApp {
     }
 }
 
+impl Socket {
+    /// A socket to the server at `address` (`http://…`), authenticated by `?token=`.
+    pub async fn open(address: &str, token: &str) -> Socket {
+        let url = address.replace("http://", "ws://") + "/api/v1/realtime?token=" + token;
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("the socket opens");
+        Socket(ws)
+    }
+}
+
 impl TestApp {
     /// A socket whose TCP receive buffer is tiny, so the server's queue for it fills
     /// quickly once it stops reading.
@@ -84,8 +95,20 @@ impl Socket {
         let _ = self.0.send(Message::text(text)).await;
     }
 
-    /// The next JSON frame, within 5 s; panics on close.
+    /// The next JSON frame that is not about presence, within 5 s; panics on close.
+    /// Presence frames follow every subscribe to a project or workspace channel; the
+    /// presence tests read them with `recv_any`.
     pub async fn recv(&mut self) -> Value {
+        loop {
+            let frame = self.recv_any().await;
+            if !is_presence(&frame) {
+                return frame;
+            }
+        }
+    }
+
+    /// The next JSON frame, whatever it is, within 5 s; panics on close.
+    pub async fn recv_any(&mut self) -> Value {
         loop {
             let message = tokio::time::timeout(Duration::from_secs(5), self.0.next())
                 .await
@@ -139,12 +162,18 @@ impl Socket {
         }
     }
 
-    /// Asserts no frame arrives within `ms` milliseconds.
+    /// Asserts no frame but presence arrives within `ms` milliseconds.
     pub async fn silent_for(&mut self, ms: u64) {
-        if let Ok(Some(Ok(Message::Text(text)))) =
-            tokio::time::timeout(Duration::from_millis(ms), self.0.next()).await
-        {
-            panic!("unexpected frame: {text}");
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, self.0.next()).await {
+            if let Message::Text(text) = message {
+                let frame: Value = serde_json::from_str(text.as_str()).expect("JSON");
+                assert!(is_presence(&frame), "unexpected frame: {text}");
+            }
         }
     }
+}
+
+fn is_presence(frame: &Value) -> bool {
+    frame["type"] == "presence_state" || frame["type"] == "presence_diff"
 }
