@@ -1,62 +1,40 @@
-//! The `fanout` scenario: one channel, many subscribers, one publisher.
+//! The `fanout` scenario: one channel, many subscribers, one publisher, either as a burst
+//! or paced at a fixed rate.
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::fixture::Fixture;
+use crate::sockets;
+use crate::stats::round3;
 
-pub async fn run(base: &str, subscribers: usize, messages: usize) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
-    let registered: Value = client
-        .post(format!("{base}/api/v1/auth/register"))
-        .json(&json!({"email": "fanout@example.com", "password": "correct horse 1", "name": "Fanout"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = registered["access_token"]
-        .as_str()
-        .context("no token")?
-        .to_owned();
-    let post = |path: String, body: Value| {
-        let (client, token) = (client.clone(), token.clone());
-        async move {
-            let value: Value = client
-                .post(path)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await?
-                .json()
-                .await?;
-            anyhow::Ok(value)
-        }
-    };
-    let project = post(format!("{base}/api/v1/projects"), json!({"name": "Bench"})).await?;
-    let project_id = project["id"].as_str().context("no project")?;
-    let workspace = post(
-        format!("{base}/api/v1/projects/{project_id}/workspaces"),
-        json!({"name": "W"}),
-    )
-    .await?;
-    let channel = format!(
-        "workspace:{}",
-        workspace["id"].as_str().context("no workspace")?
-    );
-    let ws_url = format!(
-        "{}/api/v1/realtime?token={token}",
-        base.replace("http://", "ws://")
-    );
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub subscribers: usize,
+    pub messages: usize,
+    /// Events per second from the publisher; 0 sends them as fast as the socket takes.
+    pub rate: u32,
+    /// Loopback source addresses for the subscribers.
+    pub sources: usize,
+}
 
+pub async fn run(fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
+    let Options {
+        subscribers,
+        messages,
+        rate,
+        sources,
+    } = options;
+    let url = fixture.socket_url();
+    let channel = fixture.workspace_channel();
     let started = Instant::now();
     let mut readers = Vec::with_capacity(subscribers);
-    for _ in 0..subscribers {
-        let mut socket = open(&ws_url, &channel).await?;
+    for i in 0..subscribers {
+        let mut socket = sockets::open(&url, sockets::source(i, sources)).await?;
+        sockets::subscribe(&mut socket, &channel).await?;
         readers.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(messages);
             while latencies.len() < messages {
@@ -73,12 +51,27 @@ pub async fn run(base: &str, subscribers: usize, messages: usize) -> anyhow::Res
         }));
     }
 
-    let mut publisher = open(&ws_url, &channel).await?;
+    let mut publisher = sockets::open(&url, None).await?;
+    sockets::subscribe(&mut publisher, &channel).await?;
     let publishing = Instant::now();
-    for i in 0..messages {
-        let t = u64::try_from(started.elapsed().as_micros())?;
-        let frame = json!({"type": "publish", "channel": channel, "event": "cursor", "data": {"t": t, "i": i}});
-        publisher.send(Message::text(frame.to_string())).await?;
+    let mut ticks = tokio::time::interval(Duration::from_millis(1));
+    let mut sent = 0;
+    while sent < messages {
+        // At a fixed rate, send each millisecond what the schedule says is due.
+        let due = if rate == 0 {
+            messages
+        } else {
+            ticks.tick().await;
+            let due = publishing.elapsed().as_secs_f64() * f64::from(rate);
+            (due as usize + 1).min(messages)
+        };
+        while sent < due {
+            let t = u64::try_from(started.elapsed().as_micros())?;
+            let frame = json!({"type": "publish", "channel": channel, "event": "cursor", "data": {"t": t, "i": sent}});
+            publisher.feed(Message::text(frame.to_string())).await?;
+            sent += 1;
+        }
+        publisher.flush().await?;
     }
     let mut latencies = Vec::with_capacity(subscribers * messages);
     for reader in readers {
@@ -87,45 +80,17 @@ pub async fn run(base: &str, subscribers: usize, messages: usize) -> anyhow::Res
     let elapsed = publishing.elapsed().as_secs_f64();
     latencies.sort_unstable();
     let pick = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q) as usize)
-            .copied()
-            .unwrap_or(0)
+        let at = ((latencies.len().saturating_sub(1)) as f64 * q) as usize;
+        latencies.get(at).map_or(0.0, |&us| us as f64 / 1e3)
     };
-    println!(
-        "{}",
-        json!({
-            "scenario": "fanout",
-            "subscribers": subscribers,
-            "messages": messages,
-            "deliveries": latencies.len(),
-            "deliveries_per_s": (latencies.len() as f64 / elapsed).round(),
-            "latency_ms": {
-                "p50": pick(0.50) as f64 / 1e3,
-                "p99": pick(0.99) as f64 / 1e3,
-                "max": latencies.last().copied().unwrap_or(0) as f64 / 1e3,
-            },
-        })
-    );
-    Ok(())
-}
-
-/// An authenticated socket subscribed to `channel`, its `ack` consumed.
-async fn open(url: &str, channel: &str) -> anyhow::Result<Socket> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
-    socket
-        .send(Message::text(
-            json!({"type": "subscribe", "channel": channel, "ref": "s"}).to_string(),
-        ))
-        .await?;
-    while let Some(message) = socket.next().await {
-        if let Message::Text(text) = message? {
-            let frame: Value = serde_json::from_str(text.as_str())?;
-            if frame["ref"] == "s" {
-                anyhow::ensure!(frame["type"] == "ack", "subscribe failed: {frame}");
-                return Ok(socket);
-            }
-        }
-    }
-    anyhow::bail!("the socket closed before subscribing")
+    Ok(json!({
+        "scenario": "fanout",
+        "subscribers": subscribers,
+        "messages": messages,
+        "rate": rate,
+        "deliveries": latencies.len(),
+        "expected_deliveries": subscribers * messages,
+        "deliveries_per_s": round3(latencies.len() as f64 / elapsed).round(),
+        "latency_ms": {"p50": pick(0.50), "p99": pick(0.99), "max": pick(1.0)},
+    }))
 }

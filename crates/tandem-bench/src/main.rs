@@ -1,21 +1,34 @@
-//! `tandem-bench`: starts a real tandem server on 127.0.0.1:0 (embedded SQLite in a temp
-//! folder, or the database named by `--database-url`) and measures it over HTTP.
+//! `tandem-bench`: load and latency benchmarks against a real tandem server, started in
+//! this process (default), spawned from a binary (`--spawn`), or already running
+//! (`--url`). Each run prints one line of JSON.
 //!
 //! Scenarios:
-//! - `auth`: median latency of each auth path, and the ratio that shows whether a login
-//!   for an unknown email can be told from a wrong password by its timing.
-//! - `fanout`: S sockets subscribed to one workspace channel, one publisher sending M
-//!   cursor events; deliveries per second and delivery latency (p50, p99, max), printed
-//!   as one line of JSON.
+//! - `auth`: median latency of each auth path, and the timing ratio of an unknown email
+//!   to a wrong password.
+//! - `connections`: N authenticated idle sockets, over several loopback source addresses;
+//!   server RSS per connection.
+//! - `fanout`: S subscribers on one workspace channel, a publisher sending M cursor events
+//!   as a burst or at `--rate`; deliveries per second and delivery latency.
+//! - `churn`: connect, subscribe, disconnect in a loop at a fixed concurrency.
+//! - `rest`: `GET /auth/me` and `GET /projects` at a fixed concurrency.
 
-use std::time::{Duration, Instant};
-
-use anyhow::Context;
-use clap::{Parser, ValueEnum};
-use serde_json::json;
-use tandem::{Application, Settings};
-
+mod auth;
+mod churn;
+mod connections;
 mod fanout;
+mod fixture;
+mod rest;
+mod sockets;
+mod stats;
+mod target;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::fixture::Fixture;
+use crate::target::{Target, TargetArgs};
 
 #[derive(Debug, Parser)]
 #[command(about = "Benchmarks for the tandem server")]
@@ -23,151 +36,95 @@ struct Args {
     /// What to measure.
     #[arg(value_enum, default_value = "auth")]
     scenario: Scenario,
-    /// Requests per measured path.
-    #[arg(long, default_value_t = 50)]
-    samples: usize,
-    /// Database to run on (default: SQLite in a temporary folder).
+    /// Measure the server already running at this URL (e.g. http://127.0.0.1:8080).
+    #[arg(long, conflicts_with = "spawn")]
+    url: Option<String>,
+    /// Start this tandem binary as the server, in its own process.
+    #[arg(long)]
+    spawn: Option<PathBuf>,
+    /// Database for a server this run starts (default: SQLite in a temporary folder).
     #[arg(long)]
     database_url: Option<String>,
+    /// Redis for a server this run starts (default: none, the in-process bus).
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// `auth`: requests per measured path.
+    #[arg(long, default_value_t = 50)]
+    samples: usize,
+    /// `connections`: sockets to open.
+    #[arg(long, default_value_t = 10_000)]
+    count: usize,
+    /// `connections`, `fanout`: loopback source addresses (127.0.0.2, …) to spread sockets
+    /// over; each gives about 28,000 ports. 0 lets the kernel pick.
+    #[arg(long, default_value_t = 0)]
+    sources: usize,
+    /// `connections`: seconds to hold the sockets open once all are up.
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
+    /// `connections`, `churn`, `rest`: work in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// `churn`, `rest`: seconds to run.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
     /// `fanout`: subscribed sockets.
     #[arg(long, default_value_t = 200)]
     subscribers: usize,
     /// `fanout`: events published.
     #[arg(long, default_value_t = 500)]
     messages: usize,
+    /// `fanout`: events per second (0: as fast as possible).
+    #[arg(long, default_value_t = 0)]
+    rate: u32,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Scenario {
     Auth,
+    Connections,
     Fanout,
+    Churn,
+    Rest,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let data_dir = tempfile::tempdir()?;
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: data_dir.path().to_owned(),
-        database_url: args.database_url.clone().map(Into::into),
-        signing_secret: Some(
-            "bench-signing-secret-with-at-least-32-bytes"
-                .to_owned()
-                .into(),
-        ),
-        auth_rate_limit_per_minute: 1_000_000,
-        realtime_publishes_per_second: 1_000_000,
-        realtime_outbox_bytes: 64 * 1024 * 1024,
-        ..Settings::default()
-    };
-    let app = Application::build(&settings).await?;
-    let base = format!("http://{}", app.local_addr()?);
-    let server = tokio::spawn(app.run_until(std::future::pending()));
-    match args.scenario {
-        Scenario::Auth => auth(&base, args.samples).await?,
-        Scenario::Fanout => fanout::run(&base, args.subscribers, args.messages).await?,
-    }
-    server.abort();
-    Ok(())
-}
-
-async fn auth(base: &str, samples: usize) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
-    let url = |path: &str| format!("{base}/api/v1/auth/{path}");
-    let email = "bench@example.com";
-    let password = "correct horse 1";
-    let registered: serde_json::Value = client
-        .post(url("register"))
-        .json(&json!({"email": email, "password": password, "name": "Bench"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let access = registered["access_token"]
-        .as_str()
-        .context("no access token")?
-        .to_owned();
-    let mut refresh = registered["refresh_token"]
-        .as_str()
-        .context("no refresh token")?
-        .to_owned();
-
-    let login = |email: &'static str, password: &'static str, expect: u16| {
-        let client = client.clone();
-        let url = url("login");
-        async move {
-            let response = client
-                .post(url)
-                .json(&json!({"email": email, "password": password}))
-                .send()
-                .await?;
-            anyhow::ensure!(response.status() == expect, "login: {}", response.status());
-            anyhow::Ok(())
+    // Every socket is a descriptor; take all the process may have.
+    rlimit::increase_nofile_limit(u64::MAX)?;
+    let target = Target::start(&TargetArgs {
+        url: args.url.clone(),
+        spawn: args.spawn.clone(),
+        database_url: args.database_url.clone(),
+        redis_url: args.redis_url.clone(),
+    })
+    .await?;
+    let fixture = Fixture::create(&target.base).await?;
+    let duration = Duration::from_secs(args.duration);
+    let summary = match args.scenario {
+        Scenario::Auth => auth::run(&fixture, args.samples).await,
+        Scenario::Connections => {
+            let options = connections::Options {
+                count: args.count,
+                sources: args.sources,
+                concurrency: args.concurrency,
+                hold: Duration::from_secs(args.hold),
+            };
+            connections::run(&target, &fixture, options).await
         }
+        Scenario::Fanout => {
+            let options = fanout::Options {
+                subscribers: args.subscribers,
+                messages: args.messages,
+                rate: args.rate,
+                sources: args.sources,
+            };
+            fanout::run(&fixture, options).await
+        }
+        Scenario::Churn => churn::run(&fixture, args.concurrency, duration).await,
+        Scenario::Rest => rest::run(&fixture, args.concurrency, duration).await,
     };
-
-    // Interleave the three login paths so drift in machine load hits them alike.
-    let (mut ok, mut wrong_password, mut unknown_email) = (vec![], vec![], vec![]);
-    for _ in 0..samples {
-        ok.push(timed(login(email, password, 200)).await?);
-        wrong_password.push(timed(login(email, "wrong horse 1", 401)).await?);
-        unknown_email.push(timed(login("nobody@example.com", password, 401)).await?);
-    }
-    let mut refreshes = vec![];
-    let mut me = vec![];
-    for _ in 0..samples {
-        let started = Instant::now();
-        let body: serde_json::Value = client
-            .post(url("refresh"))
-            .json(&json!({"refresh_token": refresh}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        refreshes.push(started.elapsed());
-        refresh = body["refresh_token"]
-            .as_str()
-            .context("no refresh token")?
-            .to_owned();
-        me.push(
-            timed(async {
-                let r = client.get(url("me")).bearer_auth(&access).send().await?;
-                anyhow::ensure!(r.status() == 200, "me: {}", r.status());
-                anyhow::Ok(())
-            })
-            .await?,
-        );
-    }
-
-    println!("scenario auth, {samples} samples per path, medians:");
-    let rows = [
-        ("login (right password)", &mut ok),
-        ("login (wrong password)", &mut wrong_password),
-        ("login (unknown email)", &mut unknown_email),
-        ("refresh", &mut refreshes),
-        ("GET /auth/me", &mut me),
-    ];
-    let mut medians = Vec::new();
-    for (name, samples) in rows {
-        let m = median(samples);
-        medians.push(m);
-        println!("  {name:<24} {:>9.2} ms", m.as_secs_f64() * 1e3);
-    }
-    println!(
-        "  unknown email / wrong password: {:.3}",
-        medians[2].as_secs_f64() / medians[1].as_secs_f64()
-    );
+    target.stop().await;
+    println!("{}", summary?);
     Ok(())
-}
-
-async fn timed<F: Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    f.await?;
-    Ok(started.elapsed())
-}
-
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }

@@ -20,6 +20,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     in_flight: IntGaugeVec,
+    realtime_connections: IntGauge,
 }
 
 impl Metrics {
@@ -47,7 +48,18 @@ impl Metrics {
             ),
             &["route"],
         )?;
+        let realtime_connections = IntGauge::new(
+            "tandem_realtime_connections",
+            "Authenticated realtime sockets open on this node",
+        )?;
         registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(realtime_connections.clone()))?;
+        // Resident memory, CPU time and open descriptors of this process, as
+        // `process_*`: what a load test reads to price a connection.
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
         Ok(Self {
@@ -55,7 +67,13 @@ impl Metrics {
             requests,
             latency,
             in_flight,
+            realtime_connections,
         })
+    }
+
+    /// Counts one open realtime socket for as long as the returned guard lives.
+    pub fn realtime_connection(&self) -> InFlight {
+        InFlight::enter(self.realtime_connections.clone())
     }
 
     /// The Prometheus text exposition of every metric.
@@ -89,9 +107,10 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// Counts one request in flight for as long as it lives, so a request whose future is
-/// dropped midway (client gone, shutdown) is still counted out.
-struct InFlight(IntGauge);
+/// Counts one request (or socket) in flight for as long as it lives, so one whose future
+/// is dropped midway (client gone, shutdown) is still counted out.
+#[derive(Debug)]
+pub struct InFlight(IntGauge);
 
 impl InFlight {
     fn enter(gauge: IntGauge) -> Self {

@@ -38,6 +38,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
             return;
         }
     };
+    let _counted = state.metrics.realtime_connection();
     let realtime = state.realtime.clone();
     let connection = realtime.hub.connect();
     let mut control = realtime

@@ -26,6 +26,9 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
+/// The read buffer each socket starts with.
+const READ_BUFFER_BYTES: usize = 1024;
+
 /// Limits of each realtime connection.
 #[derive(Debug, Clone, Copy)]
 pub struct RealtimeConfig {
@@ -130,6 +133,10 @@ pub async fn realtime(
     let token = bearer.or(query.token);
     let max = state.realtime.config.max_frame_bytes;
     upgrade
+        // The default (128 KiB) is zero-filled on the first read, so every idle socket
+        // would hold 128 KiB; client frames are small, and a large one grows the buffer
+        // for as long as it needs.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| connection::run(state, socket, token))

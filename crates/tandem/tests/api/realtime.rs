@@ -325,3 +325,38 @@ async fn a_slow_consumer_is_cut_off_while_a_fast_one_receives_everything() {
         "the slow subscriber was disconnected"
     );
 }
+
+/// The value of the unlabelled metric `name` in Prometheus text.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_open_sockets_and_the_processs_memory() {
+    let app = spawn_app_with(quick_auth).await;
+    let cast = Cast::new(&app).await;
+    let count = || async {
+        let text = app.get("/metrics").await.text().await.unwrap();
+        assert!(metric(&text, "process_resident_memory_bytes") > 0.0);
+        metric(&text, "tandem_realtime_connections")
+    };
+    assert_eq!(count().await, 0.0);
+    let mut first = app.socket(Auth::Header(&cast.owner.access_token)).await;
+    let mut second = app.socket(Auth::Header(&cast.editor.access_token)).await;
+    first.request(json!({"type": "ping"}), "p").await;
+    second.request(json!({"type": "ping"}), "p").await;
+    assert_eq!(count().await, 2.0);
+    drop(second);
+    // The server notices the close asynchronously.
+    for _ in 0..100 {
+        if count().await == 1.0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the closed socket is still counted");
+}

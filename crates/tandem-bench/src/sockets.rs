@@ -1,0 +1,67 @@
+//! Client sockets: opened from a chosen loopback source address, so one machine can hold
+//! more connections than one address has ephemeral ports (about 28,000).
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use anyhow::Context;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// The `i`th of `sources` loopback addresses, starting at 127.0.0.2 (127.0.0.1 is left
+/// to the server). With no sources, the kernel picks.
+pub fn source(i: usize, sources: usize) -> Option<Ipv4Addr> {
+    (sources > 0).then(|| {
+        let n = u32::try_from(2 + i % sources).unwrap_or(2);
+        Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 0, 0, 0)) + n)
+    })
+}
+
+/// Opens `url` (a `ws://` URL) from `source`.
+pub async fn open(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<Socket> {
+    let authority = url
+        .strip_prefix("ws://")
+        .and_then(|rest| rest.split('/').next())
+        .context("a ws:// URL")?;
+    let server: SocketAddr = tokio::net::lookup_host(authority)
+        .await?
+        .next()
+        .context("the server's address")?;
+    let socket = TcpSocket::new_v4()?;
+    if let Some(ip) = source {
+        socket.bind(SocketAddr::from((ip, 0)))?;
+    }
+    let stream = socket.connect(server).await?;
+    stream.set_nodelay(true)?;
+    let (socket, _) = tokio_tungstenite::client_async(url, stream).await?;
+    Ok(socket)
+}
+
+/// Sends `frame` with `ref` and waits for the answer carrying it; errors on `error`.
+pub async fn request(socket: &mut Socket, mut frame: Value, reference: &str) -> anyhow::Result<()> {
+    frame["ref"] = Value::from(reference);
+    socket.send(Message::text(frame.to_string())).await?;
+    while let Some(message) = socket.next().await {
+        if let Message::Text(text) = message? {
+            let answer: Value = serde_json::from_str(text.as_str())?;
+            if answer["ref"] == reference {
+                anyhow::ensure!(answer["type"] == "ack", "refused: {answer}");
+                return Ok(());
+            }
+        }
+    }
+    anyhow::bail!("the socket closed before answering")
+}
+
+/// Subscribes to `channel`, waiting for the `ack`.
+pub async fn subscribe(socket: &mut Socket, channel: &str) -> anyhow::Result<()> {
+    request(
+        socket,
+        json!({"type": "subscribe", "channel": channel}),
+        "s",
+    )
+    .await
+}

@@ -1,0 +1,160 @@
+//! The server under test: one started in this process, a `tandem` binary spawned as a
+//! child, or any running server named by its URL.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use anyhow::Context;
+use tandem::{Application, Settings};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Where the server comes from.
+#[derive(Debug, Clone, Default)]
+pub struct TargetArgs {
+    pub url: Option<String>,
+    pub spawn: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+}
+
+/// A server to measure, with its base URL (`http://host:port`).
+pub struct Target {
+    pub base: String,
+    running: Running,
+    _data_dir: Option<tempfile::TempDir>,
+}
+
+enum Running {
+    InProcess(tokio::task::JoinHandle<anyhow::Result<()>>),
+    Child(Child),
+    Remote,
+}
+
+/// Generous limits, so the benchmark measures the server and not its guards.
+const LIMITS: [(&str, &str); 4] = [
+    ("TANDEM_AUTH_RATE_LIMIT_PER_MINUTE", "1000000"),
+    ("TANDEM_REALTIME_PUBLISHES_PER_SECOND", "1000000"),
+    ("TANDEM_REALTIME_OUTBOX_BYTES", "67108864"),
+    (
+        "TANDEM_SIGNING_SECRET",
+        "bench-signing-secret-with-at-least-32-bytes",
+    ),
+];
+
+impl Target {
+    pub async fn start(args: &TargetArgs) -> anyhow::Result<Self> {
+        if let Some(url) = &args.url {
+            return Ok(Self {
+                base: url.trim_end_matches('/').to_owned(),
+                running: Running::Remote,
+                _data_dir: None,
+            });
+        }
+        let data_dir = tempfile::tempdir()?;
+        if let Some(binary) = &args.spawn {
+            let mut command = Command::new(binary);
+            command
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .envs(LIMITS)
+                .env("TANDEM_DATA_DIR", data_dir.path())
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .kill_on_drop(true);
+            if let Some(url) = &args.database_url {
+                command.env("TANDEM_DATABASE_URL", url);
+            }
+            if let Some(url) = &args.redis_url {
+                command.env("TANDEM_REDIS_URL", url);
+            }
+            let mut child = command
+                .spawn()
+                .with_context(|| format!("starting {}", binary.display()))?;
+            let stdout = child.stdout.take().context("no stdout")?;
+            let mut lines = BufReader::new(stdout).lines();
+            let base = loop {
+                let line = lines
+                    .next_line()
+                    .await?
+                    .context("the server exited before listening")?;
+                if let Some(base) = line.strip_prefix("tandem listening on ") {
+                    break base.to_owned();
+                }
+            };
+            // Keep draining stdout so the child never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Ok(Self {
+                base,
+                running: Running::Child(child),
+                _data_dir: Some(data_dir),
+            });
+        }
+        let settings = Settings {
+            listen: "127.0.0.1:0".parse()?,
+            data_dir: data_dir.path().to_owned(),
+            database_url: args.database_url.clone().map(Into::into),
+            redis_url: args.redis_url.clone().map(Into::into),
+            signing_secret: Some(LIMITS[3].1.to_owned().into()),
+            auth_rate_limit_per_minute: 1_000_000,
+            realtime_publishes_per_second: 1_000_000,
+            realtime_outbox_bytes: 64 * 1024 * 1024,
+            ..Settings::default()
+        };
+        let app = Application::build(&settings).await?;
+        let base = format!("http://{}", app.local_addr()?);
+        let server = tokio::spawn(app.run_until(std::future::pending()));
+        Ok(Self {
+            base,
+            running: Running::InProcess(server),
+            _data_dir: Some(data_dir),
+        })
+    }
+
+    /// Whether the server shares this process (its memory cannot be told from the
+    /// clients').
+    pub fn in_process(&self) -> bool {
+        matches!(self.running, Running::InProcess(_))
+    }
+
+    /// The server's resident memory in bytes: from /proc for a child, from its
+    /// `/metrics` otherwise.
+    pub async fn rss_bytes(&self) -> anyhow::Result<u64> {
+        if let Running::Child(child) = &self.running {
+            let pid = child.id().context("the server has exited")?;
+            let status = tokio::fs::read_to_string(format!("/proc/{pid}/status")).await?;
+            let kib: u64 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .context("no VmRSS")?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()?;
+            return Ok(kib * 1024);
+        }
+        let text = reqwest::get(format!("{}/metrics", self.base))
+            .await?
+            .text()
+            .await?;
+        let value = metric(&text, "process_resident_memory_bytes")
+            .context("the server's /metrics has no process_resident_memory_bytes")?;
+        Ok(value as u64)
+    }
+
+    pub async fn stop(self) {
+        match self.running {
+            Running::InProcess(server) => server.abort(),
+            Running::Child(mut child) => {
+                let _ = child.kill().await;
+            }
+            Running::Remote => {}
+        }
+    }
+}
+
+/// The value of an unlabelled metric in Prometheus text.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
