@@ -7,6 +7,7 @@ pub mod bus;
 mod channel;
 pub mod history;
 pub mod hub;
+pub mod mailbox;
 mod outbox;
 pub mod presence;
 pub mod protocol;

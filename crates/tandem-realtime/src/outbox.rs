@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::mailbox::{self, mailbox};
 
 /// The sending half: the hub and the connection's own reader push frames here.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     // Unbounded in count, bounded in bytes by `queued` and `limit` below.
-    tx: mpsc::UnboundedSender<Bytes>,
+    tx: mailbox::Sender<Bytes>,
     queued: Arc<AtomicUsize>,
     limit: usize,
     overflow: CancellationToken,
@@ -21,14 +22,14 @@ pub struct Outbox {
 /// The receiving half, owned by the task that writes to the socket.
 #[derive(Debug)]
 pub struct OutboxReceiver {
-    rx: mpsc::UnboundedReceiver<Bytes>,
+    rx: mailbox::Receiver<Bytes>,
     queued: Arc<AtomicUsize>,
 }
 
 /// A new queue that holds at most `limit` bytes. The token is cancelled when a push would
 /// pass the limit: the connection is a slow consumer and must be closed (4008).
 pub fn outbox(limit: usize) -> (Outbox, OutboxReceiver, CancellationToken) {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mailbox();
     let queued = Arc::new(AtomicUsize::new(0));
     let overflow = CancellationToken::new();
     let sender = Outbox {
@@ -77,7 +78,7 @@ impl OutboxReceiver {
 
     /// A frame that is already queued, without waiting; lets the writer batch.
     pub fn try_recv(&mut self) -> Option<Bytes> {
-        let frame = self.rx.try_recv().ok()?;
+        let frame = self.rx.try_recv()?;
         self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
         Some(frame)
     }

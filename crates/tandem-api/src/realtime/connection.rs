@@ -12,7 +12,7 @@ use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use tandem_realtime::protocol::{ClientFrame, CloseCode, ServerFrame};
 use tandem_realtime::{OutboxReceiver, outbox};
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::session::Session;
@@ -45,12 +45,12 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
         .registry
         .register(connection, user.user_id, user.session_id);
     let (outbox, receiver, overflow) = outbox(realtime.config.outbox_bytes);
-    let (closer, close_requests) = mpsc::channel(1);
+    let (closer, close_request) = oneshot::channel();
     let writer = tokio::spawn(write(
         sink,
         receiver,
         overflow.clone(),
-        close_requests,
+        close_request,
         realtime.stop.clone(),
     ));
     let rate = NonZeroU32::new(realtime.config.publishes_per_second).unwrap_or(NonZeroU32::MIN);
@@ -87,7 +87,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
                 if session.apply(change).await {
                     continue;
                 }
-                let _ = closer.try_send((CloseCode::Forbidden.code(), "session revoked"));
+                let _ = closer.send((CloseCode::Forbidden.code(), "session revoked"));
                 break;
             }
             message = tokio::time::timeout(IDLE_LIMIT, stream.next()) => message,
@@ -108,7 +108,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
                 } else {
                     1002
                 };
-                let _ = closer.try_send((
+                let _ = closer.send((
                     code,
                     if too_big {
                         "frame too large"
@@ -119,7 +119,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
                 break;
             }
             Err(_) => {
-                let _ = closer.try_send((1001, "no sign of life"));
+                let _ = closer.send((1001, "no sign of life"));
                 break;
             }
         }
@@ -176,7 +176,7 @@ async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut receiver: OutboxReceiver,
     overflow: CancellationToken,
-    mut close_requests: mpsc::Receiver<(u16, &'static str)>,
+    mut close_request: oneshot::Receiver<(u16, &'static str)>,
     stop: CancellationToken,
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -185,7 +185,7 @@ async fn write(
         let mut batch = Vec::new();
         tokio::select! {
             biased;
-            request = close_requests.recv() => break request,
+            request = &mut close_request => break request.ok(),
             () = overflow.cancelled() => break Some((CloseCode::SlowConsumer.code(), "slow consumer")),
             () = stop.cancelled() => break Some((CloseCode::GoingAway.code(), "server shutting down")),
             _ = ping.tick() => batch.push(Message::Ping(Bytes::new())),

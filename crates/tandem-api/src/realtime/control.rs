@@ -7,9 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tandem_domain::{ProjectId, Role, SessionId, UserId};
-use tandem_realtime::{ConnectionId, Envelope};
+use tandem_realtime::{ConnectionId, Envelope, mailbox};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
 
 use crate::state::AppState;
 
@@ -40,7 +39,7 @@ pub enum Control {
 struct Entry {
     user_id: UserId,
     session_id: SessionId,
-    control: mpsc::UnboundedSender<Control>,
+    control: mailbox::Sender<Control>,
 }
 
 /// The node's live connections, by id.
@@ -53,8 +52,8 @@ impl Registry {
         connection: ConnectionId,
         user_id: UserId,
         session_id: SessionId,
-    ) -> mpsc::UnboundedReceiver<Control> {
-        let (control, receiver) = mpsc::unbounded_channel();
+    ) -> mailbox::Receiver<Control> {
+        let (control, receiver) = mailbox::mailbox();
         let entry = Entry {
             user_id,
             session_id,

@@ -1,0 +1,201 @@
+//! A multi-producer, single-consumer queue that allocates nothing until something is
+//! queued, for the per-connection queues an idle socket holds.
+//!
+//! tokio's `mpsc` allocates a block of 32 slots when a channel is made, so each idle
+//! connection's outbox, control and close channels cost kilobytes before the first
+//! message. Here an idle queue is one small `Arc`, and a queue that held a burst gives its
+//! memory back once drained.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+/// Capacity above which a drained queue frees its buffer.
+const KEEP_CAPACITY: usize = 16;
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    ready: Notify,
+}
+
+struct State<T> {
+    items: VecDeque<T>,
+    senders: usize,
+    receiver_alive: bool,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The sending half; clone it for more producers.
+pub struct Sender<T>(Arc<Shared<T>>);
+
+/// The receiving half.
+pub struct Receiver<T>(Arc<Shared<T>>);
+
+/// A new, empty queue.
+pub fn mailbox<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            items: VecDeque::new(),
+            senders: 1,
+            receiver_alive: true,
+        }),
+        ready: Notify::new(),
+    });
+    (Sender(shared.clone()), Receiver(shared))
+}
+
+impl<T> Sender<T> {
+    /// Queues `item`; gives it back if the receiver is gone.
+    pub fn send(&self, item: T) -> Result<(), T> {
+        {
+            let mut state = self.0.lock();
+            if !state.receiver_alive {
+                return Err(item);
+            }
+            state.items.push_back(item);
+        }
+        self.0.ready.notify_one();
+        Ok(())
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.0.lock().senders += 1;
+        Self(self.0.clone())
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let last = {
+            let mut state = self.0.lock();
+            state.senders -= 1;
+            state.senders == 0
+        };
+        if last {
+            self.0.ready.notify_one();
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// The next item; `None` once the queue is empty and every sender is gone.
+    /// Cancel-safe: an item is only taken when this returns it.
+    pub async fn recv(&mut self) -> Option<T> {
+        loop {
+            {
+                let mut state = self.0.lock();
+                if let Some(item) = pop(&mut state) {
+                    return Some(item);
+                }
+                if state.senders == 0 {
+                    return None;
+                }
+            }
+            // A send between the check above and this wait leaves a permit, so it is
+            // never missed.
+            self.0.ready.notified().await;
+        }
+    }
+
+    /// An item that is already queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<T> {
+        pop(&mut self.0.lock())
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.receiver_alive = false;
+        state.items = VecDeque::new();
+    }
+}
+
+fn pop<T>(state: &mut State<T>) -> Option<T> {
+    let item = state.items.pop_front()?;
+    if state.items.is_empty() && state.items.capacity() > KEEP_CAPACITY {
+        state.items = VecDeque::new();
+    }
+    Some(item)
+}
+
+impl<T> std::fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("mailbox::Sender")
+    }
+}
+
+impl<T> std::fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("mailbox::Receiver")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn items_arrive_in_order_and_the_end_is_seen_once_senders_are_gone() {
+        let (tx, mut rx) = mailbox();
+        let other = tx.clone();
+        tx.send(1).unwrap();
+        other.send(2).unwrap();
+        drop(tx);
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.try_recv(), Some(2));
+        assert_eq!(rx.try_recv(), None);
+        drop(other);
+        assert_eq!(rx.recv().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_receiver_wakes_for_a_send_from_another_task() {
+        let (tx, mut rx) = mailbox();
+        let waiter = tokio::spawn(async move { rx.recv().await });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        tx.send("hello").unwrap();
+        assert_eq!(waiter.await.unwrap(), Some("hello"));
+    }
+
+    #[tokio::test]
+    async fn sends_fail_once_the_receiver_is_gone() {
+        let (tx, rx) = mailbox();
+        drop(rx);
+        assert_eq!(tx.send(7), Err(7));
+    }
+
+    #[tokio::test]
+    async fn a_drained_burst_gives_its_memory_back() {
+        let (tx, mut rx) = mailbox();
+        for i in 0..1000 {
+            tx.send(i).unwrap();
+        }
+        while rx.try_recv().is_some() {}
+        assert_eq!(rx.0.lock().items.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_recv_loses_nothing() {
+        let (tx, mut rx) = mailbox();
+        for _ in 0..100 {
+            tokio::select! {
+                biased;
+                () = std::future::ready(()) => {}
+                _ = rx.recv() => unreachable!("nothing was sent"),
+            }
+        }
+        tx.send(5).unwrap();
+        assert_eq!(rx.recv().await, Some(5));
+    }
+}
