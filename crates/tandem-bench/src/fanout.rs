@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::fixture::Fixture;
 use crate::sockets;
 use crate::stats::round3;
+use crate::target::metric;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -41,8 +42,7 @@ pub async fn run(fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
                 let Some(Ok(Message::Text(text))) = socket.next().await else {
                     break;
                 };
-                let frame: Value = serde_json::from_str(text.as_str())?;
-                if let Some(sent) = frame["data"]["t"].as_u64() {
+                if let Some(sent) = sent_at(text.as_str()) {
                     let now = u64::try_from(started.elapsed().as_micros())?;
                     latencies.push(now.saturating_sub(sent));
                 }
@@ -53,6 +53,7 @@ pub async fn run(fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
 
     let mut publisher = sockets::open(&url, None).await?;
     sockets::subscribe(&mut publisher, &channel).await?;
+    let cpu_before = server_cpu_seconds(fixture).await;
     let publishing = Instant::now();
     let mut ticks = tokio::time::interval(Duration::from_millis(1));
     let mut sent = 0;
@@ -78,6 +79,10 @@ pub async fn run(fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
         latencies.extend(tokio::time::timeout(Duration::from_secs(120), reader).await???);
     }
     let elapsed = publishing.elapsed().as_secs_f64();
+    let server_cpu = match (cpu_before, server_cpu_seconds(fixture).await) {
+        (Some(before), Some(after)) => Some(round3((after - before) / elapsed)),
+        _ => None,
+    };
     latencies.sort_unstable();
     let pick = |q: f64| {
         let at = ((latencies.len().saturating_sub(1)) as f64 * q) as usize;
@@ -92,5 +97,42 @@ pub async fn run(fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
         "expected_deliveries": subscribers * messages,
         "deliveries_per_s": round3(latencies.len() as f64 / elapsed).round(),
         "latency_ms": {"p50": pick(0.50), "p99": pick(0.99), "max": pick(1.0)},
+        // Cores the server kept busy while publishing (of this machine's cores).
+        "server_cores_busy": server_cpu,
     }))
+}
+
+/// CPU seconds the server process has used, from its /metrics.
+async fn server_cpu_seconds(fixture: &Fixture) -> Option<f64> {
+    let text = fixture
+        .client
+        .get(format!("{}/metrics", fixture.base))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    metric(&text, "process_cpu_seconds_total")
+}
+
+/// The publisher's send time in a cursor frame, found without parsing the whole frame:
+/// a thousand subscribers parsing every frame as JSON would take the cores the server
+/// needs.
+fn sent_at(frame: &str) -> Option<u64> {
+    let (_, rest) = frame.split_once(r#""t":"#)?;
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_send_time_is_read_from_a_cursor_frame() {
+        let frame = r#"{"type":"event","channel":"workspace:w","event":"cursor","data":{"i":3,"t":1234},"actor":"u","ts":"x"}"#;
+        assert_eq!(super::sent_at(frame), Some(1234));
+        assert_eq!(super::sent_at(r#"{"type":"ack"}"#), None);
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
@@ -24,6 +24,8 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// The most frames one flush carries.
 const MAX_BATCH: usize = 64;
+/// How long a busy socket's writer waits for more frames before writing.
+const LINGER: Duration = Duration::from_millis(5);
 /// How long a close frame may take to go out before the socket is simply dropped.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
@@ -181,6 +183,7 @@ async fn write(
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut last_flush = None;
     let reason = loop {
         let mut batch = Vec::new();
         tokio::select! {
@@ -191,6 +194,15 @@ async fn write(
             _ = ping.tick() => batch.push(Message::Ping(Bytes::new())),
             frame = receiver.recv() => {
                 let Some(frame) = frame else { break None };
+                // A socket that was flushed moments ago is on a busy channel: let a few
+                // more frames gather so one write carries them all. Each write is a
+                // syscall per subscriber, and on a busy channel those are what the
+                // server's cores spend their time on; a quiet socket is written at once.
+                if let Some(since) = last_flush.map(|at: Instant| at.elapsed())
+                    && since < LINGER
+                {
+                    tokio::time::sleep(LINGER - since).await;
+                }
                 batch.extend(text(frame));
                 // Whatever else is already queued goes in the same flush: one write for
                 // many frames when a channel is busy.
@@ -206,6 +218,7 @@ async fn write(
             }
             sink.flush().await
         };
+        last_flush = Some(Instant::now());
         tokio::select! {
             written = written => if written.is_err() { return },
             () = overflow.cancelled() => break Some((CloseCode::SlowConsumer.code(), "slow consumer")),
