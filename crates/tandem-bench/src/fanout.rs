@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::fixture::Fixture;
 use crate::sockets;
 use crate::stats::round3;
-use crate::target::metric;
+use crate::target::Target;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -22,7 +22,7 @@ pub struct Options {
     pub sources: usize,
 }
 
-pub async fn run(fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
+pub async fn run(target: &Target, fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
     let Options {
         subscribers,
         messages,
@@ -53,7 +53,7 @@ pub async fn run(fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
 
     let mut publisher = sockets::open(&url, None).await?;
     sockets::subscribe(&mut publisher, &channel).await?;
-    let cpu_before = server_cpu_seconds(fixture).await;
+    let cpu_before = target.cpu_seconds().await;
     let publishing = Instant::now();
     let mut ticks = tokio::time::interval(Duration::from_millis(1));
     let mut sent = 0;
@@ -79,7 +79,7 @@ pub async fn run(fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
         latencies.extend(tokio::time::timeout(Duration::from_secs(120), reader).await???);
     }
     let elapsed = publishing.elapsed().as_secs_f64();
-    let server_cpu = match (cpu_before, server_cpu_seconds(fixture).await) {
+    let server_cpu = match (cpu_before, target.cpu_seconds().await) {
         (Some(before), Some(after)) => Some(round3((after - before) / elapsed)),
         _ => None,
     };
@@ -100,20 +100,6 @@ pub async fn run(fixture: &Fixture, options: Options) -> anyhow::Result<Value> {
         // Cores the server kept busy while publishing (of this machine's cores).
         "server_cores_busy": server_cpu,
     }))
-}
-
-/// CPU seconds the server process has used, from its /metrics.
-async fn server_cpu_seconds(fixture: &Fixture) -> Option<f64> {
-    let text = fixture
-        .client
-        .get(format!("{}/metrics", fixture.base))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    metric(&text, "process_cpu_seconds_total")
 }
 
 /// The publisher's send time in a cursor frame, found without parsing the whole frame:

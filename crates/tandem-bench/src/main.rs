@@ -119,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
                 rate: args.rate,
                 sources: args.sources,
             };
-            fanout::run(&fixture, options).await
+            fanout::run(&target, &fixture, options).await
         }
         Scenario::Churn => churn::run(&fixture, args.concurrency, duration).await,
         Scenario::Rest => rest::run(&fixture, args.concurrency, duration).await,

@@ -141,6 +141,31 @@ impl Target {
         Ok(value as u64)
     }
 
+    /// CPU seconds (user + system) the server has used: exact from /proc for a child,
+    /// whole seconds from `/metrics` otherwise.
+    pub async fn cpu_seconds(&self) -> Option<f64> {
+        if let Running::Child(child) = &self.running {
+            let stat = tokio::fs::read_to_string(format!("/proc/{}/stat", child.id()?))
+                .await
+                .ok()?;
+            // Fields after the command name (which may hold spaces) start at `state`;
+            // utime and stime are the 14th and 15th fields of the line.
+            let (_, rest) = stat.rsplit_once(')')?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: u64 =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
+            return Some(ticks as f64 / 100.0);
+        }
+        let text = reqwest::get(format!("{}/metrics", self.base))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        metric(&text, "process_cpu_seconds_total")
+    }
+
     pub async fn stop(self) {
         match self.running {
             Running::InProcess(server) => server.abort(),
