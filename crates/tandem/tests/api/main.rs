@@ -14,6 +14,7 @@ mod foundation;
 mod invitations;
 mod login;
 mod members;
+mod node_restart;
 mod openapi;
 mod presence;
 mod presence_nodes;
