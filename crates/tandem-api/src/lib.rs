@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod extract;
+mod files;
 pub mod http;
 mod projects;
 pub mod ratelimit;

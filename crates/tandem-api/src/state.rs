@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use tandem_collab::Collab;
 use tandem_domain::Clock;
 use tandem_store::Store;
 
@@ -50,6 +51,8 @@ pub struct App {
     /// Domain events of committed changes, for the realtime gateway.
     pub events: EventPublisher,
     pub realtime: Realtime,
+    /// This node's collaborative documents.
+    pub collab: Arc<Collab>,
 }
 
 impl AppState {
@@ -60,6 +63,7 @@ impl AppState {
         auth_limiter: Arc<dyn RateLimiter>,
         redis: Option<redis::aio::ConnectionManager>,
         realtime: Realtime,
+        collab: Arc<Collab>,
     ) -> anyhow::Result<Self> {
         let tokens = AccessTokens::new(&config.signing_secret, config.access_token_ttl)?;
         Ok(Self(Arc::new(App {
@@ -69,6 +73,7 @@ impl AppState {
             metrics: Metrics::new()?,
             events: EventPublisher::new(),
             realtime,
+            collab,
             config,
             store,
             clock,

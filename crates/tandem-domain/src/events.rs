@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
-use crate::{Invitation, Member, Project, ProjectId, Role, UserId, Workspace, WorkspaceId};
+use crate::{
+    File, FileId, FilePath, Invitation, Member, Project, ProjectId, Role, UserId, Workspace,
+    WorkspaceId,
+};
 
 /// Something that happened in a project.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,6 +53,24 @@ pub enum DomainEvent {
         project_id: ProjectId,
         workspace_id: WorkspaceId,
     },
+    #[serde(rename = "file.created")]
+    FileCreated { project_id: ProjectId, file: File },
+    #[serde(rename = "file.renamed")]
+    FileRenamed {
+        project_id: ProjectId,
+        file: File,
+        from: FilePath,
+    },
+    #[serde(rename = "file.deleted")]
+    FileDeleted {
+        project_id: ProjectId,
+        workspace_id: WorkspaceId,
+        file_id: FileId,
+        path: FilePath,
+    },
+    /// The file's text was written through the API (a replace or a restore).
+    #[serde(rename = "file.saved")]
+    FileSaved { project_id: ProjectId, file: File },
 }
 
 impl DomainEvent {
@@ -64,7 +85,11 @@ impl DomainEvent {
             | DomainEvent::MemberRoleChanged { project_id, .. }
             | DomainEvent::MemberRemoved { project_id, .. }
             | DomainEvent::OwnershipTransferred { project_id, .. }
-            | DomainEvent::WorkspaceDeleted { project_id, .. } => *project_id,
+            | DomainEvent::WorkspaceDeleted { project_id, .. }
+            | DomainEvent::FileCreated { project_id, .. }
+            | DomainEvent::FileRenamed { project_id, .. }
+            | DomainEvent::FileDeleted { project_id, .. }
+            | DomainEvent::FileSaved { project_id, .. } => *project_id,
         }
     }
 }

@@ -69,6 +69,14 @@ id_type!(
     /// Identifies an audit-log entry.
     AuditId
 );
+id_type!(
+    /// Identifies a file in a workspace (and its collaborative document).
+    FileId
+);
+id_type!(
+    /// Identifies a saved version of a file.
+    VersionId
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ mod account;
 mod audit;
 mod clock;
 mod events;
+mod file;
 mod ids;
 mod project;
 mod role;
@@ -18,7 +19,10 @@ pub use account::{DisplayName, Email, NewPassword, User};
 pub use audit::{AuditContext, AuditEntry, AuditFilter};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::DomainEvent;
-pub use ids::{AuditId, InvitationId, ProjectId, SessionId, UserId, WorkspaceId};
+pub use file::{File, FilePath, FileVersion, VersionKind};
+pub use ids::{
+    AuditId, FileId, InvitationId, ProjectId, SessionId, UserId, VersionId, WorkspaceId,
+};
 pub use project::{
     Description, Invitation, InvitationState, Member, Membership, Name, NewInvitation, Project,
     Workspace,

@@ -6,6 +6,7 @@
 
 mod audit;
 mod error;
+mod files;
 mod postgres;
 mod presence;
 mod sqlite;
@@ -17,6 +18,7 @@ mod traits;
 use std::sync::Arc;
 
 pub use error::StoreError;
+pub use files::{DocumentStore, FileStore, StoredDocument};
 pub use postgres::PgStore;
 pub use presence::{LastSeen, PresenceStore};
 pub use sqlite::SqliteStore;

@@ -7,8 +7,8 @@ use tandem_domain::{
 };
 
 use crate::{
-    AuditStore, InvitationStore, MemberStore, PresenceStore, ProjectStore, StoreError,
-    WorkspaceStore,
+    AuditStore, DocumentStore, FileStore, InvitationStore, MemberStore, PresenceStore,
+    ProjectStore, StoreError, WorkspaceStore,
 };
 
 /// Accounts.
@@ -83,6 +83,8 @@ pub trait Store:
     + WorkspaceStore
     + AuditStore
     + PresenceStore
+    + FileStore
+    + DocumentStore
     + std::fmt::Debug
 {
     /// Applies the embedded migrations that have not run yet.

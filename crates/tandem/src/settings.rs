@@ -73,6 +73,12 @@ pub struct Settings {
     /// How long a silent node's members still count as present (crash detection).
     #[serde(with = "humantime_serde")]
     pub presence_ttl: Duration,
+    /// The largest Yjs update a collaborative client may send, in bytes.
+    pub collab_max_update_bytes: usize,
+    /// The most a file's document may take in storage, in bytes.
+    pub collab_max_document_bytes: u64,
+    /// Document updates one collaborative connection may send per second.
+    pub collab_updates_per_second: u32,
 }
 
 impl Default for Settings {
@@ -100,6 +106,9 @@ impl Default for Settings {
             history_max_age: Duration::from_secs(24 * 60 * 60),
             presence_heartbeat: Duration::from_secs(10),
             presence_ttl: Duration::from_secs(30),
+            collab_max_update_bytes: 4 * 1024 * 1024,
+            collab_max_document_bytes: 64 * 1024 * 1024,
+            collab_updates_per_second: 100,
         }
     }
 }
@@ -183,6 +192,15 @@ impl Settings {
         anyhow::ensure!(
             self.presence_ttl >= self.presence_heartbeat * 2,
             "presence_ttl must be at least twice presence_heartbeat"
+        );
+        anyhow::ensure!(
+            self.collab_max_update_bytes > 0
+                && self.collab_max_update_bytes as u64 <= self.collab_max_document_bytes,
+            "collab_max_update_bytes must be positive and at most collab_max_document_bytes"
+        );
+        anyhow::ensure!(
+            self.collab_updates_per_second > 0,
+            "collab_updates_per_second must be at least 1"
         );
         if let Some(secret) = &self.signing_secret {
             anyhow::ensure!(

@@ -13,6 +13,7 @@ use tandem_api::events::EventPublisher;
 use tandem_api::ratelimit::{MemoryRateLimiter, Quota, RateLimiter, RedisRateLimiter};
 use tandem_api::realtime::{Realtime, RealtimeConfig};
 use tandem_api::{ApiConfig, AppState};
+use tandem_collab::{Collab, CollabConfig};
 use tandem_domain::{Clock, SystemClock};
 use tandem_realtime::{
     Bus, Departure, History, Hub, MemoryBus, MemoryHistory, MemoryRoster, Presence, PresenceConfig,
@@ -89,7 +90,28 @@ impl Application {
             trust_forwarded_for: settings.trust_forwarded_for,
         };
         let (realtime, departures) = realtime(settings, redis.as_ref(), clock.clone()).await?;
-        let state = AppState::new(config, store.clone(), clock, auth_limiter, redis, realtime)?;
+        let collab = Arc::new(Collab::new(
+            store.clone(),
+            realtime.bus.clone(),
+            realtime.hub.node().clone(),
+            clock.clone(),
+            CollabConfig {
+                max_update_bytes: settings.collab_max_update_bytes,
+                max_document_bytes: settings.collab_max_document_bytes,
+                updates_per_second: settings.collab_updates_per_second,
+                ..CollabConfig::default()
+            },
+        ));
+        tokio::spawn(collab.clone().run(realtime.stop.clone()));
+        let state = AppState::new(
+            config,
+            store.clone(),
+            clock,
+            auth_limiter,
+            redis,
+            realtime,
+            collab,
+        )?;
         tandem_api::realtime::start(&state, departures);
         let listener = TcpListener::bind(settings.listen)
             .await

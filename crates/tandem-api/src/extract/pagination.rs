@@ -43,6 +43,37 @@ impl Pagination {
             .ok_or_else(|| ApiError::field("cursor", "is not a cursor this server issued"))
     }
 
+    /// The text key the cursor points after, for lists ordered by a text (paths).
+    pub fn after_text(&self) -> Result<Option<String>, ApiError> {
+        let Some(cursor) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(Some)
+            .ok_or_else(|| ApiError::field("cursor", "is not a cursor this server issued"))
+    }
+
+    /// Like `page`, for lists ordered by a text key.
+    pub fn page_by_text<T, V>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T) -> &str,
+        view: impl Fn(T) -> V,
+    ) -> Page<V> {
+        let limit = self.limit() as usize;
+        let next_cursor = (rows.len() > limit).then(|| {
+            rows.truncate(limit);
+            URL_SAFE_NO_PAD.encode(key(&rows[limit - 1]))
+        });
+        Page {
+            items: rows.into_iter().map(view).collect(),
+            next_cursor,
+        }
+    }
+
     /// Turns `limit + 1` fetched rows into a page: the extra row only proves there is more.
     pub fn page<T, V>(
         &self,

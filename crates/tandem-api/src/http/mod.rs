@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1/auth", auth::router(&state))
         .merge(crate::projects::router())
         .merge(crate::realtime::router())
+        .merge(crate::files::router())
         .merge(ops::router())
         .split_for_parts();
     openapi::add_common_errors(&mut openapi);

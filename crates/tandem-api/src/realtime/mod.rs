@@ -111,6 +111,18 @@ pub struct SocketQuery {
     pub token: Option<String>,
 }
 
+/// The token of an `Authorization: Bearer` header, if there is one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::to_owned)
+}
+
 /// Open the realtime WebSocket. The protocol (frames, error and close codes) is in
 /// `docs/REALTIME.md`.
 #[utoipa::path(get, path = "/api/v1/realtime", tag = "realtime",
@@ -122,15 +134,7 @@ pub async fn realtime(
     headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::to_owned);
-    let token = bearer.or(query.token);
+    let token = bearer(&headers).or(query.token);
     let max = state.realtime.config.max_frame_bytes;
     upgrade
         // The default (128 KiB) is zero-filled on the first read, so every idle socket

@@ -98,8 +98,14 @@ fn channels(event: &DomainEvent) -> Vec<Channel> {
         DomainEvent::WorkspaceCreated(w) | DomainEvent::WorkspaceUpdated(w) => {
             channels.push(Channel::Workspace(w.id));
         }
-        DomainEvent::WorkspaceDeleted { workspace_id, .. } => {
+        DomainEvent::WorkspaceDeleted { workspace_id, .. }
+        | DomainEvent::FileDeleted { workspace_id, .. } => {
             channels.push(Channel::Workspace(*workspace_id));
+        }
+        DomainEvent::FileCreated { file, .. }
+        | DomainEvent::FileRenamed { file, .. }
+        | DomainEvent::FileSaved { file, .. } => {
+            channels.push(Channel::Workspace(file.workspace_id));
         }
         DomainEvent::MemberAdded { member, .. } => channels.push(Channel::User(member.user_id)),
         DomainEvent::MemberRoleChanged { user_id, .. }

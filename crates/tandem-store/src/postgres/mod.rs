@@ -1,6 +1,8 @@
 //! The PostgreSQL implementation of every store trait: the connection pool and the
 //! schema migrations. Ids are `UUID` and times `TIMESTAMPTZ`, decoded by sqlx directly.
 
+mod documents;
+mod files;
 mod invitations;
 mod members;
 mod presence;

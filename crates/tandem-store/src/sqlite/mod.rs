@@ -8,6 +8,8 @@
 //! SQL rely on.
 
 mod audit_log;
+mod documents;
+mod files;
 mod invitations;
 mod members;
 mod presence;

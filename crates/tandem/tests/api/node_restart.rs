@@ -13,7 +13,7 @@ use crate::socket::Socket;
 use crate::tenancy_helpers::{Cast, Scene};
 
 /// What a `tandem serve` child needs to join `app`'s deployment.
-fn shared_env(app: &TestApp) -> Option<Vec<(&'static str, String)>> {
+pub fn shared_env(app: &TestApp) -> Option<Vec<(&'static str, String)>> {
     let redis_url = app.settings.redis_url.as_ref()?;
     let secret = app.settings.signing_secret.as_ref()?;
     Some(vec![

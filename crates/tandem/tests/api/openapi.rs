@@ -59,6 +59,18 @@ const ROUTES: &[(&str, &str, bool)] = &[
     // declares no bearer requirement.
     ("/api/v1/realtime", "get", false),
     ("/api/v1/workspaces/{workspace_id}/presence", "get", true),
+    ("/api/v1/workspaces/{workspace_id}/files", "get", true),
+    ("/api/v1/workspaces/{workspace_id}/files", "post", true),
+    ("/api/v1/files/{file_id}", "get", true),
+    ("/api/v1/files/{file_id}", "patch", true),
+    ("/api/v1/files/{file_id}", "delete", true),
+    ("/api/v1/files/{file_id}/content", "put", true),
+    ("/api/v1/files/{file_id}/versions", "get", true),
+    ("/api/v1/files/{file_id}/versions", "post", true),
+    ("/api/v1/files/{file_id}/versions/{version_id}", "get", true),
+    ("/api/v1/files/{file_id}/versions/{version_id}/restore", "post", true),
+    // Authenticated inside the socket, like the realtime one.
+    ("/api/v1/collab/{file_id}", "get", false),
     ("/healthz", "get", false),
     ("/readyz", "get", false),
     ("/metrics", "get", false),

@@ -1,0 +1,281 @@
+//! `GET /api/v1/collab/{file_id}`: the Yjs WebSocket of one file, wire-compatible with
+//! `y-websocket` clients. The token comes by `?token=` or `Authorization`; failures close
+//! the socket with a 44xx code after the upgrade, since a y-websocket client sees nothing
+//! of an HTTP error but retries forever.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::response::Response;
+use bytes::Bytes;
+use futures::stream::SplitSink;
+use futures::{SinkExt, StreamExt};
+use governor::{Quota, RateLimiter};
+use tandem_collab::{CloseCode, Document, PeerId};
+use tandem_domain::{Action, FileId, allows};
+use tandem_realtime::{OutboxReceiver, outbox};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use yrs::sync::{Message as YMessage, SyncMessage};
+
+use super::access::FileAccess;
+use crate::extract::{Actor, AuthUser};
+use crate::realtime::SocketQuery;
+use crate::realtime::control::Control;
+use crate::state::AppState;
+
+/// A client that sends nothing for this long is gone (y-websocket clients renew their
+/// awareness every 15 s).
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
+/// Bytes that may wait for one client beyond the largest document it could be sent.
+const OUTBOX_SLACK: usize = 4 * 1024 * 1024;
+
+/// Open a file's Yjs document over the y-websocket protocol: sync and awareness, one
+/// binary message per frame. Close codes: 4401 not authenticated, 4403 access lost, 4404 no
+/// such file, 4400 malformed message, 4413 too large, 4429 too many updates, 4008 slow
+/// consumer, 1011 storage failure, 1001 shutdown (see docs/COLLAB.md).
+#[utoipa::path(get, path = "/api/v1/collab/{file_id}", tag = "files",
+    params(
+        ("file_id" = Uuid, Path),
+        ("token" = Option<String>, Query, description = "An access token, for clients that cannot set `Authorization`"),
+    ),
+    responses((status = 101, description = "Switching to the y-websocket protocol")))]
+pub async fn collab(
+    State(state): State<AppState>,
+    Path(file_id): Path<String>,
+    Query(query): Query<SocketQuery>,
+    headers: axum::http::HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let token = crate::realtime::bearer(&headers).or(query.token);
+    let max = state.collab.config.max_update_bytes + 1024;
+    upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| run(state, socket, file_id, token))
+}
+
+async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<String>) {
+    let (mut sink, mut stream) = socket.split();
+    let opened = open(&state, &file_id, token.as_deref()).await;
+    let (user, file, document) = match opened {
+        Ok(opened) => opened,
+        Err(code) => {
+            let _ = sink.send(close(code)).await;
+            return;
+        }
+    };
+    let mut can_write = allows(file.access.role, Action::EditFiles);
+    let collab = state.collab.clone();
+    let peer = collab.next_peer();
+    let limit = usize::try_from(collab.config.max_document_bytes).unwrap_or(usize::MAX);
+    let (outbox, receiver, overflow) = outbox(limit.saturating_add(OUTBOX_SLACK));
+    let (closer, close_request) = tokio::sync::oneshot::channel();
+    let writer = tokio::spawn(write(
+        sink,
+        receiver,
+        overflow.clone(),
+        close_request,
+        state.realtime.stop.clone(),
+    ));
+    let connection = state.realtime.hub.connect();
+    let mut control = state
+        .realtime
+        .registry
+        .register(connection, user.user_id, user.session_id);
+    document.join(peer, outbox.clone());
+    let rate = NonZeroU32::new(collab.config.updates_per_second).unwrap_or(NonZeroU32::MIN);
+    let updates = RateLimiter::direct(Quota::per_second(rate));
+    let project = file.workspace.project_id;
+
+    let reason = loop {
+        let message = tokio::select! {
+            () = overflow.cancelled() => break None,
+            () = state.realtime.stop.cancelled() => break None,
+            () = document.deleted() => break Some(CloseCode::NotFound),
+            Some(change) = control.recv() => match change {
+                Control::RoleChanged { project_id, role, .. } if project_id == project => {
+                    can_write = allows(role, Action::EditFiles);
+                    continue;
+                }
+                Control::MemberRemoved { project_id, .. } if project_id != project => continue,
+                Control::RoleChanged { .. } => continue,
+                _ => break Some(CloseCode::Forbidden),
+            },
+            message = tokio::time::timeout(IDLE_LIMIT, stream.next()) => message,
+        };
+        let frame = match message {
+            Ok(Some(Ok(Message::Binary(frame)))) => frame,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(Message::Text(_)))) => break Some(CloseCode::BadMessage),
+            Ok(Some(Ok(Message::Close(_))) | None) | Ok(Some(Err(_))) => break None,
+            Err(_) => break None,
+        };
+        let Some(messages) = tandem_collab::message::decode(&frame) else {
+            break Some(CloseCode::BadMessage);
+        };
+        let mut outcome = Ok(());
+        for message in messages {
+            outcome = handle(
+                &state, &document, peer, &outbox, can_write, &updates, message,
+            )
+            .await;
+            if outcome.is_err() {
+                break;
+            }
+        }
+        if let Err(code) = outcome {
+            break Some(code);
+        }
+    };
+    if let Some(code) = reason {
+        let _ = closer.send(code);
+    }
+    state.realtime.registry.deregister(connection);
+    if let Some(removal) = document.leave(peer) {
+        collab.publish_awareness(document.file_id, removal).await;
+    }
+    drop(outbox);
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
+}
+
+/// The caller, their access to the file, and its document; or how to close.
+async fn open(
+    state: &AppState,
+    file_id: &str,
+    token: Option<&str>,
+) -> Result<(AuthUser, FileAccess, Arc<Document>), CloseCode> {
+    let token = token.ok_or(CloseCode::Unauthenticated)?;
+    let user = AuthUser::authenticate(state, token)
+        .await
+        .map_err(|_| CloseCode::Unauthenticated)?;
+    let file_id = Uuid::parse_str(file_id)
+        .map(FileId)
+        .map_err(|_| CloseCode::NotFound)?;
+    let actor = Actor {
+        user_id: user.user_id,
+        request_id: None,
+    };
+    let file = FileAccess::load(state, actor, file_id)
+        .await
+        .map_err(|_| CloseCode::NotFound)?;
+    if !allows(file.access.role, Action::ReadWorkspace) {
+        return Err(CloseCode::Forbidden);
+    }
+    let document = state.collab.open(file_id).await.map_err(|error| {
+        tracing::warn!(file = %file_id, error = ?error, "opening a document failed");
+        CloseCode::StorageFailed
+    })?;
+    Ok((user, file, document))
+}
+
+/// One y-protocol message from the peer.
+async fn handle(
+    state: &AppState,
+    document: &Document,
+    peer: PeerId,
+    outbox: &tandem_realtime::Outbox,
+    can_write: bool,
+    updates: &governor::DefaultDirectRateLimiter,
+    message: YMessage,
+) -> Result<(), CloseCode> {
+    match message {
+        YMessage::Sync(SyncMessage::SyncStep1(state_vector)) => {
+            outbox.push(document.sync_step2(&state_vector));
+        }
+        YMessage::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
+            if !can_write {
+                // Viewers sync and see awareness; their edits go nowhere.
+                return Ok(());
+            }
+            if updates.check().is_err() {
+                return Err(CloseCode::RateLimited);
+            }
+            state
+                .collab
+                .submit(document, peer, &update)
+                .await
+                .map_err(|error| error.close_code())?;
+        }
+        YMessage::Awareness(update) => {
+            if let Some(frame) = document.apply_awareness(Some(peer), update) {
+                state
+                    .collab
+                    .publish_awareness(document.file_id, frame)
+                    .await;
+            }
+        }
+        YMessage::AwarenessQuery => {
+            if let Some(frame) = document.awareness_states() {
+                outbox.push(frame);
+            }
+        }
+        YMessage::Auth(_) | YMessage::Custom(..) => {}
+    }
+    Ok(())
+}
+
+/// Drains the peer's queue to the socket as binary frames; closes on request, on overflow
+/// (4008) or at shutdown (1001).
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut receiver: OutboxReceiver,
+    overflow: CancellationToken,
+    mut close_request: tokio::sync::oneshot::Receiver<CloseCode>,
+    stop: CancellationToken,
+) {
+    let reason = loop {
+        tokio::select! {
+            biased;
+            request = &mut close_request => break request.ok(),
+            () = overflow.cancelled() => break Some(CloseCode::SlowConsumer),
+            () = stop.cancelled() => break Some(CloseCode::GoingAway),
+            frame = receiver.recv() => {
+                let Some(frame) = frame else { break None };
+                let sent = tokio::select! {
+                    sent = send_batch(&mut sink, frame, &mut receiver) => sent,
+                    () = overflow.cancelled() => break Some(CloseCode::SlowConsumer),
+                    () = stop.cancelled() => break Some(CloseCode::GoingAway),
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    if let Some(code) = reason {
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close(code))).await;
+    }
+}
+
+/// Writes `first` and whatever else is queued, then flushes once.
+async fn send_batch(
+    sink: &mut SplitSink<WebSocket, Message>,
+    first: Bytes,
+    receiver: &mut OutboxReceiver,
+) -> Result<(), axum::Error> {
+    sink.feed(Message::Binary(first)).await?;
+    for _ in 0..64 {
+        let Some(frame) = receiver.try_recv() else {
+            break;
+        };
+        sink.feed(Message::Binary(frame)).await?;
+    }
+    sink.flush().await
+}
+
+fn close(code: CloseCode) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: code.code(),
+        reason: Utf8Bytes::from_static(code.reason()),
+    }))
+}

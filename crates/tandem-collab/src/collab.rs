@@ -1,0 +1,310 @@
+//! `Collab`: this node's loaded documents, and every way a document changes: a peer's
+//! update, another node's (through the bus), or the server's own (REST writes, restores).
+//! Each update is stored before anyone else sees it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use tandem_domain::{Clock, FileId};
+use tandem_realtime::{Bus, Envelope};
+use tandem_store::{Store, StoreError};
+use yrs::Doc;
+use yrs::updates::decoder::Decode;
+
+use crate::document::{Document, PeerId};
+use crate::message::CloseCode;
+use crate::text;
+
+/// Limits and timings of collaborative documents.
+#[derive(Debug, Clone, Copy)]
+pub struct CollabConfig {
+    /// The largest single update a client may send.
+    pub max_update_bytes: usize,
+    /// The most a document may take in storage (snapshot plus updates).
+    pub max_document_bytes: u64,
+    /// Updates one connection may send per second.
+    pub updates_per_second: u32,
+    /// How long a document stays loaded after its last peer leaves.
+    pub unload_after: Duration,
+    /// Stored updates after which a document is compacted into its snapshot.
+    pub compact_every: u64,
+    /// The least time between two automatic versions of a file.
+    pub auto_version_every: Duration,
+    /// How often idle peers get a no-op message (y-websocket drops a link silent 30 s).
+    pub keepalive: Duration,
+}
+
+impl Default for CollabConfig {
+    fn default() -> Self {
+        Self {
+            max_update_bytes: 4 * 1024 * 1024,
+            max_document_bytes: 64 * 1024 * 1024,
+            updates_per_second: 100,
+            unload_after: Duration::from_secs(5),
+            compact_every: 500,
+            auto_version_every: Duration::from_secs(600),
+            keepalive: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What can go wrong changing a document.
+#[derive(Debug, thiserror::Error)]
+pub enum CollabError {
+    #[error("the file does not exist")]
+    NotFound,
+    #[error("the update or the document would pass the size limit")]
+    TooLarge,
+    #[error("not a Yjs update")]
+    BadUpdate,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CollabError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl CollabError {
+    /// How a peer's socket is closed for this error.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            Self::NotFound => CloseCode::NotFound,
+            Self::TooLarge => CloseCode::TooLarge,
+            Self::BadUpdate => CloseCode::BadMessage,
+            Self::Store(_) => CloseCode::StorageFailed,
+        }
+    }
+}
+
+/// The bus topic of a document's updates and awareness between nodes.
+pub fn topic(file: FileId) -> String {
+    format!("collab:{file}")
+}
+
+/// This node's documents.
+#[derive(Debug)]
+pub struct Collab {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) node: Arc<str>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub config: CollabConfig,
+    pub(crate) documents: Mutex<HashMap<FileId, Arc<Document>>>,
+    /// One load at a time per file, so two sockets opening it load it once.
+    loads: tokio::sync::Mutex<HashMap<FileId, Arc<tokio::sync::Mutex<()>>>>,
+    next_peer: AtomicU64,
+    /// When each file last got an automatic version (from this node).
+    pub(crate) auto_versions: Mutex<HashMap<FileId, DateTime<Utc>>>,
+    /// Files changed since the last maintenance pass.
+    pub(crate) edited: Mutex<HashSet<FileId>>,
+}
+
+impl Collab {
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        node: Arc<str>,
+        clock: Arc<dyn Clock>,
+        config: CollabConfig,
+    ) -> Self {
+        Self {
+            store,
+            bus,
+            node,
+            clock,
+            config,
+            documents: Mutex::default(),
+            loads: tokio::sync::Mutex::default(),
+            next_peer: AtomicU64::new(1),
+            auto_versions: Mutex::default(),
+            edited: Mutex::default(),
+        }
+    }
+
+    pub fn next_peer(&self) -> PeerId {
+        self.next_peer.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn loaded(&self, file: FileId) -> Option<Arc<Document>> {
+        self.documents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&file)
+            .cloned()
+    }
+
+    /// The document of `file`, loaded from storage if this node does not hold it.
+    pub async fn open(&self, file: FileId) -> Result<Arc<Document>, StoreError> {
+        if let Some(document) = self.loaded(file) {
+            return Ok(document);
+        }
+        let gate = self.loads.lock().await.entry(file).or_default().clone();
+        let _loading = gate.lock().await;
+        if let Some(document) = self.loaded(file) {
+            return Ok(document);
+        }
+        let stored = self.store.load_document(file).await?;
+        let (document, skipped) = Document::load(file, &stored);
+        if skipped > 0 {
+            tracing::warn!(%file, skipped, "stored updates that did not apply were skipped");
+        }
+        let document = Arc::new(document);
+        self.documents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(file, document.clone());
+        self.loads.lock().await.remove(&file);
+        // Updates other nodes published while this one was reading are not on the bus
+        // for it: read once more now that the bus reaches the document.
+        if let Ok(stored) = self.store.load_document(file).await {
+            document.catch_up(&stored);
+        }
+        Ok(document)
+    }
+
+    /// Stores a peer's update, applies it here, and relays it to every other peer on
+    /// every node.
+    pub async fn submit(
+        &self,
+        document: &Document,
+        peer: PeerId,
+        update: &[u8],
+    ) -> Result<(), CollabError> {
+        if update.len() > self.config.max_update_bytes
+            || document.stored_bytes() + update.len() as u64 > self.config.max_document_bytes
+        {
+            return Err(CollabError::TooLarge);
+        }
+        if yrs::Update::decode_v1(update).is_err() {
+            return Err(CollabError::BadUpdate);
+        }
+        self.store_and_relay(document.file_id, Some((document, peer)), update)
+            .await
+    }
+
+    /// Stores an update the server made (REST writes, restores) and sends it to every peer
+    /// on every node.
+    pub async fn submit_server_update(
+        &self,
+        file: FileId,
+        update: &[u8],
+    ) -> Result<(), CollabError> {
+        let document = self.loaded(file);
+        self.store_and_relay(file, document.as_deref().map(|d| (d, 0)), update)
+            .await
+    }
+
+    async fn store_and_relay(
+        &self,
+        file: FileId,
+        here: Option<(&Document, PeerId)>,
+        update: &[u8],
+    ) -> Result<(), CollabError> {
+        let now = self.clock.now();
+        let seq = match self.store.append_update(file, update, now).await {
+            Ok(seq) => seq,
+            Err(StoreError::NotFound) => return Err(CollabError::NotFound),
+            Err(error) => {
+                tracing::error!(%file, error = ?error, "storing a document update failed");
+                return Err(CollabError::Store(error));
+            }
+        };
+        if let Some((document, peer)) = here {
+            let from = (peer != 0).then_some(peer);
+            document.apply_update(from, seq, update);
+        }
+        let envelope = Envelope {
+            topic: topic(file).into(),
+            origin: Some(self.node.clone()),
+            seq: Some(seq),
+            payload: Bytes::copy_from_slice(update),
+        };
+        if let Err(error) = self.bus.publish(envelope).await {
+            // Other nodes find the gap at the next update, or read it when they load.
+            tracing::warn!(%file, error = ?error, "publishing a document update failed");
+        }
+        if let Err(error) = self.store.touch_file(file, now).await {
+            tracing::debug!(%file, error = ?error, "touching the file failed");
+        }
+        if let Some((document, _)) = here {
+            self.after_update(document, now);
+        }
+        Ok(())
+    }
+
+    /// Sends an awareness message from a peer here to the other nodes.
+    pub async fn publish_awareness(&self, file: FileId, frame: Bytes) {
+        let envelope = Envelope {
+            topic: topic(file).into(),
+            origin: Some(self.node.clone()),
+            seq: None,
+            payload: frame,
+        };
+        if let Err(error) = self.bus.publish(envelope).await {
+            tracing::debug!(%file, error = ?error, "publishing awareness failed");
+        }
+    }
+
+    /// A file was deleted: its sockets on every node close, and its document is dropped.
+    pub async fn file_deleted(&self, file: FileId) {
+        self.forget(file);
+        let envelope = Envelope {
+            topic: topic(file).into(),
+            origin: Some(self.node.clone()),
+            seq: None,
+            // An empty payload is the deletion notice; awareness messages are never empty.
+            payload: Bytes::new(),
+        };
+        if let Err(error) = self.bus.publish(envelope).await {
+            tracing::warn!(%file, error = ?error, "announcing a deleted document failed");
+        }
+    }
+
+    pub(crate) fn forget(&self, file: FileId) {
+        let removed = self
+            .documents
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&file);
+        if let Some(document) = removed {
+            document.mark_deleted();
+        }
+    }
+
+    /// The document of `file` as stored, with every update any node has acknowledged.
+    pub async fn stored_doc(&self, file: FileId) -> Result<Doc, CollabError> {
+        let stored = self.store.load_document(file).await?;
+        let updates = stored
+            .snapshot
+            .iter()
+            .map(Vec::as_slice)
+            .chain(stored.updates.iter().map(|(_, u)| u.as_slice()));
+        Ok(text::rebuild(updates).0)
+    }
+
+    /// The text of `file` as stored.
+    pub async fn text(&self, file: FileId) -> Result<String, CollabError> {
+        Ok(text::text_of(&self.stored_doc(file).await?))
+    }
+
+    /// Makes the text of `file` `wanted`, as one CRDT transaction merged with whatever
+    /// editors are doing; false if it already was.
+    pub async fn replace_text(&self, file: FileId, wanted: &str) -> Result<bool, CollabError> {
+        let doc = self.stored_doc(file).await?;
+        let Some(update) = text::replace(&doc, wanted) else {
+            return Ok(false);
+        };
+        self.submit_server_update(file, &update).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,284 @@
+//! A document loaded on this node: its yrs doc and awareness, the sockets (peers) working
+//! on it here, and which of its stored updates it holds.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tandem_domain::FileId;
+use tandem_realtime::Outbox;
+use tandem_store::StoredDocument;
+use tokio_util::sync::CancellationToken;
+use yrs::sync::Awareness;
+use yrs::sync::awareness::AwarenessUpdate;
+use yrs::updates::decoder::Decode;
+use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
+
+use crate::message;
+use crate::seqs::Seqs;
+use crate::text;
+
+/// Identifies one socket on this node.
+pub type PeerId = u64;
+
+/// One document, shared by every peer on this node.
+#[derive(Debug)]
+pub struct Document {
+    pub file_id: FileId,
+    inner: Mutex<Inner>,
+    /// Cancelled when the file is deleted: every peer's socket closes (4404).
+    deleted: CancellationToken,
+}
+
+struct Inner {
+    awareness: Awareness,
+    peers: HashMap<PeerId, Peer>,
+    seqs: Seqs,
+    /// Bytes of the stored snapshot and updates, for the size limit.
+    stored_bytes: u64,
+    /// Updates stored since this node last compacted the document.
+    since_compaction: u64,
+    /// When the last peer left, if none is here now.
+    idle_since: Option<Instant>,
+}
+
+struct Peer {
+    outbox: Outbox,
+    /// The awareness client ids this peer has announced, removed for everyone when it
+    /// leaves.
+    clients: HashSet<ClientID>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("peers", &self.peers.len())
+            .field("seqs", &self.seqs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Document {
+    /// The document as stored; returns it with how many stored updates did not apply.
+    pub fn load(file_id: FileId, stored: &StoredDocument) -> (Self, usize) {
+        let updates = stored
+            .snapshot
+            .iter()
+            .map(Vec::as_slice)
+            .chain(stored.updates.iter().map(|(_, update)| update.as_slice()));
+        let (doc, skipped) = text::rebuild(updates);
+        let stored_bytes = stored.snapshot.as_ref().map_or(0, Vec::len)
+            + stored.updates.iter().map(|(_, u)| u.len()).sum::<usize>();
+        let document = Self {
+            file_id,
+            inner: Mutex::new(Inner {
+                awareness: Awareness::new(doc),
+                peers: HashMap::new(),
+                seqs: Seqs::starting_at(stored.last_seq()),
+                stored_bytes: stored_bytes as u64,
+                since_compaction: stored.updates.len() as u64,
+                idle_since: Some(Instant::now()),
+            }),
+            deleted: CancellationToken::new(),
+        };
+        (document, skipped)
+    }
+
+    /// Completes when the file is deleted.
+    pub async fn deleted(&self) {
+        self.deleted.cancelled().await;
+    }
+
+    pub(crate) fn mark_deleted(&self) {
+        self.deleted.cancel();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a peer and queues what a y-websocket server sends first: sync step 1 and
+    /// every awareness state.
+    pub fn join(&self, peer: PeerId, outbox: Outbox) {
+        let mut inner = self.lock();
+        let state_vector = inner.awareness.doc().transact().state_vector();
+        outbox.push(message::sync_step1(state_vector));
+        if let Ok(update) = inner.awareness.update() {
+            outbox.push(message::awareness(update));
+        }
+        inner.peers.insert(
+            peer,
+            Peer {
+                outbox,
+                clients: HashSet::new(),
+            },
+        );
+        inner.idle_since = None;
+    }
+
+    /// Removes a peer; returns the awareness message that removes its clients, to relay
+    /// to other nodes (it has already gone to this node's peers).
+    pub fn leave(&self, peer: PeerId) -> Option<Bytes> {
+        let mut inner = self.lock();
+        let gone = inner.peers.remove(&peer)?;
+        if inner.peers.is_empty() {
+            inner.idle_since = Some(Instant::now());
+        }
+        if gone.clients.is_empty() {
+            return None;
+        }
+        for client in &gone.clients {
+            inner.awareness.remove_state(*client);
+        }
+        let update = inner
+            .awareness
+            .update_with_clients(gone.clients.iter().copied())
+            .ok()?;
+        let frame = message::awareness(update);
+        broadcast(&inner, &frame, None);
+        Some(frame)
+    }
+
+    /// The answer to a peer's sync step 1: everything it lacks.
+    pub fn sync_step2(&self, state_vector: &StateVector) -> Bytes {
+        let inner = self.lock();
+        let update = inner
+            .awareness
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(state_vector);
+        message::sync_step2(update)
+    }
+
+    /// Applies stored update `seq` (from a peer here, another node, or the server) and
+    /// relays it to this node's peers but `from`. Returns false if it was applied before.
+    pub fn apply_update(&self, from: Option<PeerId>, seq: u64, update: &[u8]) -> bool {
+        let mut inner = self.lock();
+        if !inner.seqs.record(seq) {
+            return false;
+        }
+        inner.stored_bytes += update.len() as u64;
+        inner.since_compaction += 1;
+        match Update::decode_v1(update) {
+            Ok(decoded) => {
+                if let Err(error) = inner.awareness.doc().transact_mut().apply_update(decoded) {
+                    tracing::warn!(file = %self.file_id, seq, error = %error, "a stored update did not apply");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(file = %self.file_id, seq, error = %error, "a stored update does not decode");
+            }
+        }
+        broadcast(&inner, &message::update(update.to_vec()), from);
+        true
+    }
+
+    /// Applies updates read back from storage (after a gap), without relaying: peers
+    /// receive them through sync.
+    pub fn catch_up(&self, stored: &StoredDocument) {
+        let mut inner = self.lock();
+        let watermark = inner.seqs.watermark();
+        let mut fresh = Vec::new();
+        if stored.snapshot_seq > watermark
+            && let Some(snapshot) = &stored.snapshot
+        {
+            fresh.push(snapshot.as_slice());
+        }
+        fresh.extend(
+            stored
+                .updates
+                .iter()
+                .filter(|(seq, _)| *seq > watermark)
+                .map(|(_, update)| update.as_slice()),
+        );
+        for update in fresh {
+            let Ok(decoded) = Update::decode_v1(update) else {
+                continue;
+            };
+            let _ = inner.awareness.doc().transact_mut().apply_update(decoded);
+            // Peers learn what they lack the way a reconnecting client would.
+            broadcast(&inner, &message::update(update.to_vec()), None);
+        }
+        inner.seqs.fill_to(stored.last_seq());
+    }
+
+    /// Applies an awareness update from a peer here (`from`) or another node, relaying it
+    /// to this node's other peers. Returns the message to send to other nodes.
+    pub fn apply_awareness(&self, from: Option<PeerId>, update: AwarenessUpdate) -> Option<Bytes> {
+        let mut inner = self.lock();
+        if let Some(peer) = from.and_then(|id| inner.peers.get_mut(&id)) {
+            for (client, entry) in &update.clients {
+                if &*entry.json == "null" {
+                    peer.clients.remove(client);
+                } else {
+                    peer.clients.insert(*client);
+                }
+            }
+        }
+        let frame = message::awareness(update.clone());
+        if let Err(error) = inner.awareness.apply_update(update) {
+            tracing::debug!(file = %self.file_id, error = %error, "an awareness update did not apply");
+            return None;
+        }
+        broadcast(&inner, &frame, from);
+        Some(frame)
+    }
+
+    /// Every awareness state, for a peer that asks.
+    pub fn awareness_states(&self) -> Option<Bytes> {
+        self.lock().awareness.update().ok().map(message::awareness)
+    }
+
+    /// Sends `frame` to every peer here.
+    pub fn broadcast(&self, frame: &Bytes) {
+        broadcast(&self.lock(), frame, None);
+    }
+
+    pub fn text(&self) -> String {
+        text::text_of(self.lock().awareness.doc())
+    }
+
+    /// A copy of the document, for work done outside the lock.
+    pub fn snapshot(&self) -> Doc {
+        let doc = Doc::new();
+        text::apply(&doc, &text::state_of(self.lock().awareness.doc()));
+        doc
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.lock().peers.len()
+    }
+
+    /// When the last peer left, if none is here.
+    pub fn idle_since(&self) -> Option<Instant> {
+        self.lock().idle_since
+    }
+
+    pub fn stored_bytes(&self) -> u64 {
+        self.lock().stored_bytes
+    }
+
+    pub fn has_gap(&self) -> bool {
+        self.lock().seqs.has_gap()
+    }
+
+    pub fn updates_since_compaction(&self) -> u64 {
+        self.lock().since_compaction
+    }
+
+    /// After a compaction: the stored size is now `bytes`.
+    pub fn compacted(&self, bytes: u64) {
+        let mut inner = self.lock();
+        inner.stored_bytes = bytes;
+        inner.since_compaction = 0;
+    }
+}
+
+fn broadcast(inner: &Inner, frame: &Bytes, except: Option<PeerId>) {
+    for (id, peer) in &inner.peers {
+        if Some(*id) != except {
+            peer.outbox.push(frame.clone());
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Tandem's collaborative documents: each file's text is a Yjs document (yrs) that stock
+//! `y-websocket` clients edit together. This crate owns the sync and awareness protocols,
+//! the documents loaded on a node, their persistence (every update stored before it is
+//! relayed; compaction into snapshots), history (versions, restore), and their traffic
+//! between nodes.
+
+mod collab;
+mod document;
+mod maintenance;
+pub mod message;
+mod seqs;
+pub mod text;
+
+pub use collab::{Collab, CollabConfig, CollabError, topic};
+pub use document::{Document, PeerId};
+pub use message::CloseCode;

@@ -1,0 +1,138 @@
+//! The y-websocket wire format: each binary WebSocket frame holds y-protocol messages
+//! (sync step 1, sync step 2, update, awareness, query awareness, auth), and the server
+//! sends one message per frame, as `y-websocket` clients expect.
+
+use bytes::Bytes;
+use yrs::StateVector;
+use yrs::encoding::read::Cursor;
+use yrs::sync::awareness::AwarenessUpdate;
+use yrs::sync::{Message, MessageReader, SyncMessage};
+use yrs::updates::decoder::DecoderV1;
+use yrs::updates::encoder::Encode;
+
+/// WebSocket close codes of the collaboration endpoint. y-websocket clients reconnect
+/// after any close; the 44xx codes say why they should not expect a different answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCode {
+    /// A frame that is not y-protocol messages, or an update that does not decode.
+    BadMessage,
+    /// No valid token.
+    Unauthenticated,
+    /// The caller may not open this file (or lost access while connected).
+    Forbidden,
+    /// The file does not exist (or was deleted while open).
+    NotFound,
+    /// An update or the document would pass the size limit.
+    TooLarge,
+    /// Updates sent faster than the per-connection limit.
+    RateLimited,
+    /// The connection could not keep up with the document's traffic.
+    SlowConsumer,
+    /// The server could not store an update; nothing was acknowledged. Reconnect.
+    StorageFailed,
+    /// The server is shutting down.
+    GoingAway,
+}
+
+impl CloseCode {
+    pub fn code(self) -> u16 {
+        match self {
+            Self::BadMessage => 4400,
+            Self::Unauthenticated => 4401,
+            Self::Forbidden => 4403,
+            Self::NotFound => 4404,
+            Self::TooLarge => 4413,
+            Self::RateLimited => 4429,
+            Self::SlowConsumer => 4008,
+            Self::StorageFailed => 1011,
+            Self::GoingAway => 1001,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::BadMessage => "malformed message",
+            Self::Unauthenticated => "not authenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "file not found",
+            Self::TooLarge => "too large",
+            Self::RateLimited => "rate limited",
+            Self::SlowConsumer => "slow consumer",
+            Self::StorageFailed => "storage failed",
+            Self::GoingAway => "server shutting down",
+        }
+    }
+}
+
+/// Every message in a frame, in order; `None` if any of it is malformed.
+pub fn decode(frame: &[u8]) -> Option<Vec<Message>> {
+    let mut decoder = DecoderV1::new(Cursor::new(frame));
+    MessageReader::new(&mut decoder)
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|messages| !messages.is_empty())
+}
+
+pub fn encode(message: &Message) -> Bytes {
+    Bytes::from(message.encode_v1())
+}
+
+pub fn sync_step1(state_vector: StateVector) -> Bytes {
+    encode(&Message::Sync(SyncMessage::SyncStep1(state_vector)))
+}
+
+pub fn sync_step2(update: Vec<u8>) -> Bytes {
+    encode(&Message::Sync(SyncMessage::SyncStep2(update)))
+}
+
+pub fn update(update: Vec<u8>) -> Bytes {
+    encode(&Message::Sync(SyncMessage::Update(update)))
+}
+
+pub fn awareness(update: AwarenessUpdate) -> Bytes {
+    encode(&Message::Awareness(update))
+}
+
+/// An awareness message that changes nothing. y-websocket clients drop a connection that
+/// has been silent for 30 s, and WebSocket pings do not count, so idle clients get this.
+pub fn keepalive() -> Bytes {
+    awareness(AwarenessUpdate {
+        clients: Default::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use yrs::sync::awareness::AwarenessUpdateEntry;
+    use yrs::{ClientID, Doc, ReadTxn, Transact};
+
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_garbage_is_refused() {
+        let doc = Doc::new();
+        let sv = doc.transact().state_vector();
+        let step1 = sync_step1(sv.clone());
+        assert_eq!(
+            decode(&step1),
+            Some(vec![Message::Sync(SyncMessage::SyncStep1(sv))])
+        );
+        let mut clients = std::collections::HashMap::new();
+        clients.insert(
+            ClientID::new(7),
+            AwarenessUpdateEntry {
+                clock: 1,
+                json: r#"{"user":"ada"}"#.into(),
+            },
+        );
+        let aware = awareness(AwarenessUpdate { clients });
+        let decoded = decode(&aware).unwrap();
+        assert!(
+            matches!(&decoded[..], [Message::Awareness(u)] if u.clients.len() == 1),
+            "{decoded:?}"
+        );
+        assert!(decode(&keepalive()).is_some());
+        assert_eq!(decode(b""), None);
+        assert_eq!(decode(&[0, 9, 1]), None, "an unknown sync message type");
+    }
+}
