@@ -7,6 +7,8 @@
 
 mod acceptance;
 mod audit;
+mod documents;
+mod files;
 mod invitations;
 mod members;
 mod presence;

@@ -68,7 +68,11 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("/api/v1/files/{file_id}/versions", "get", true),
     ("/api/v1/files/{file_id}/versions", "post", true),
     ("/api/v1/files/{file_id}/versions/{version_id}", "get", true),
-    ("/api/v1/files/{file_id}/versions/{version_id}/restore", "post", true),
+    (
+        "/api/v1/files/{file_id}/versions/{version_id}/restore",
+        "post",
+        true,
+    ),
     // Authenticated inside the socket, like the realtime one.
     ("/api/v1/collab/{file_id}", "get", false),
     ("/healthz", "get", false),
