@@ -11,6 +11,9 @@
 //!   as a burst or at `--rate`; deliveries per second and delivery latency.
 //! - `churn`: connect, subscribe, disconnect in a loop at a fixed concurrency.
 //! - `rest`: `GET /auth/me` and `GET /projects` at a fixed concurrency.
+//! - `yjs-fanout`, `yjs-throughput`, `yjs-memory`, `yjs-join`: the y-websocket protocol
+//!   against Tandem or, with `--peer`, the y-websocket reference server or Hocuspocus
+//!   (started by `bench/peers/run`); see the `yjs` module.
 
 mod auth;
 mod churn;
@@ -21,11 +24,14 @@ mod rest;
 mod sockets;
 mod stats;
 mod target;
+mod yjs;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Parser, ValueEnum};
+use serde_json::Value;
 
 use crate::fixture::Fixture;
 use crate::target::{Target, TargetArgs};
@@ -73,9 +79,36 @@ struct Args {
     /// `fanout`: events published.
     #[arg(long, default_value_t = 500)]
     messages: usize,
-    /// `fanout`: events per second (0: as fast as possible).
+    /// `fanout`, `yjs-fanout`: events per second (0: as fast as possible).
     #[arg(long, default_value_t = 0)]
     rate: u32,
+    /// `yjs-*`: the server to drive: this run's Tandem, or a peer at `--peer-url`.
+    #[arg(long, value_enum, default_value = "tandem")]
+    peer: yjs::Kind,
+    /// `yjs-*` with a peer: its WebSocket URL (e.g. ws://127.0.0.1:1234).
+    #[arg(long)]
+    peer_url: Option<String>,
+    /// `yjs-*` with a peer: its process id, for its memory and CPU.
+    #[arg(long)]
+    peer_pid: Option<u32>,
+    /// `yjs-fanout`: clients observing the document.
+    #[arg(long, default_value_t = 100)]
+    observers: usize,
+    /// `yjs-throughput`, `yjs-memory`: documents open at once.
+    #[arg(long, default_value_t = 100)]
+    documents: usize,
+    /// `yjs-memory`: clients on one shared document.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// `yjs-throughput`: updates a writer may be ahead of its observer.
+    #[arg(long, default_value_t = 32)]
+    window: u64,
+    /// `yjs-join`: clients opening the document at once.
+    #[arg(long, default_value_t = 150)]
+    clients: usize,
+    /// `yjs-join`: the document's size in MiB.
+    #[arg(long, default_value_t = 20)]
+    megabytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -85,6 +118,19 @@ enum Scenario {
     Fanout,
     Churn,
     Rest,
+    YjsFanout,
+    YjsThroughput,
+    YjsMemory,
+    YjsJoin,
+}
+
+impl Scenario {
+    fn is_yjs(self) -> bool {
+        matches!(
+            self,
+            Self::YjsFanout | Self::YjsThroughput | Self::YjsMemory | Self::YjsJoin
+        )
+    }
 }
 
 #[tokio::main]
@@ -92,6 +138,19 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // Every socket is a descriptor; take all the process may have.
     rlimit::increase_nofile_limit(u64::MAX)?;
+    if args.scenario.is_yjs() && args.peer != yjs::Kind::Tandem {
+        let peer = yjs::Peer {
+            kind: args.peer,
+            url: args
+                .peer_url
+                .clone()
+                .context("--peer needs --peer-url (see bench/peers/run)")?,
+            fixture: None,
+        };
+        let summary = run_yjs(&args, &peer, yjs::Process(args.peer_pid)).await?;
+        println!("{summary}");
+        return Ok(());
+    }
     let target = Target::start(&TargetArgs {
         url: args.url.clone(),
         spawn: args.spawn.clone(),
@@ -123,8 +182,55 @@ async fn main() -> anyhow::Result<()> {
         }
         Scenario::Churn => churn::run(&fixture, args.concurrency, duration).await,
         Scenario::Rest => rest::run(&fixture, args.concurrency, duration).await,
+        _ => {
+            let peer = yjs::Peer {
+                kind: yjs::Kind::Tandem,
+                url: target.base.clone(),
+                fixture: Some(fixture.clone()),
+            };
+            run_yjs(&args, &peer, yjs::Process(target.pid())).await
+        }
     };
     target.stop().await;
     println!("{}", summary?);
     Ok(())
+}
+
+async fn run_yjs(args: &Args, peer: &yjs::Peer, server: yjs::Process) -> anyhow::Result<Value> {
+    match args.scenario {
+        Scenario::YjsFanout => {
+            let options = yjs::FanoutOptions {
+                observers: args.observers,
+                messages: args.messages,
+                rate: args.rate,
+                sources: args.sources,
+            };
+            yjs::fanout(peer, server, options).await
+        }
+        Scenario::YjsThroughput => {
+            let options = yjs::ThroughputOptions {
+                documents: args.documents,
+                duration: Duration::from_secs(args.duration),
+                window: args.window,
+            };
+            yjs::throughput(peer, server, options).await
+        }
+        Scenario::YjsMemory => {
+            let options = yjs::MemoryOptions {
+                documents: args.documents,
+                connections: args.connections,
+                sources: args.sources,
+            };
+            yjs::memory(peer, server, options).await
+        }
+        Scenario::YjsJoin => {
+            let options = yjs::JoinOptions {
+                clients: args.clients,
+                megabytes: args.megabytes,
+                sources: args.sources,
+            };
+            yjs::join_storm(peer, server, options).await
+        }
+        _ => anyhow::bail!("not a yjs scenario"),
+    }
 }

@@ -32,8 +32,9 @@ enum Running {
 }
 
 /// Generous limits, so the benchmark measures the server and not its guards.
-const LIMITS: [(&str, &str); 4] = [
+const LIMITS: [(&str, &str); 5] = [
     ("TANDEM_AUTH_RATE_LIMIT_PER_MINUTE", "1000000"),
+    ("TANDEM_COLLAB_UPDATES_PER_SECOND", "1000000"),
     ("TANDEM_REALTIME_PUBLISHES_PER_SECOND", "1000000"),
     ("TANDEM_REALTIME_OUTBOX_BYTES", "67108864"),
     (
@@ -94,7 +95,8 @@ impl Target {
             data_dir: data_dir.path().to_owned(),
             database_url: args.database_url.clone().map(Into::into),
             redis_url: args.redis_url.clone().map(Into::into),
-            signing_secret: Some(LIMITS[3].1.to_owned().into()),
+            signing_secret: Some(LIMITS[4].1.to_owned().into()),
+            collab_updates_per_second: 1_000_000,
             auth_rate_limit_per_minute: 1_000_000,
             realtime_publishes_per_second: 1_000_000,
             realtime_outbox_bytes: 64 * 1024 * 1024,
@@ -116,21 +118,19 @@ impl Target {
         matches!(self.running, Running::InProcess(_))
     }
 
+    /// The server's process id, when it runs as a child of this one.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.running {
+            Running::Child(child) => child.id(),
+            _ => None,
+        }
+    }
+
     /// The server's resident memory in bytes: from /proc for a child, from its
     /// `/metrics` otherwise.
     pub async fn rss_bytes(&self) -> anyhow::Result<u64> {
-        if let Running::Child(child) = &self.running {
-            let pid = child.id().context("the server has exited")?;
-            let status = tokio::fs::read_to_string(format!("/proc/{pid}/status")).await?;
-            let kib: u64 = status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .context("no VmRSS")?
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()?;
-            return Ok(kib * 1024);
+        if let Some(pid) = self.pid() {
+            return rss_of(pid).await;
         }
         let text = reqwest::get(format!("{}/metrics", self.base))
             .await?
@@ -144,18 +144,8 @@ impl Target {
     /// CPU seconds (user + system) the server has used: exact from /proc for a child,
     /// whole seconds from `/metrics` otherwise.
     pub async fn cpu_seconds(&self) -> Option<f64> {
-        if let Running::Child(child) = &self.running {
-            let stat = tokio::fs::read_to_string(format!("/proc/{}/stat", child.id()?))
-                .await
-                .ok()?;
-            // Fields after the command name (which may hold spaces) start at `state`;
-            // utime and stime are the 14th and 15th fields of the line.
-            let (_, rest) = stat.rsplit_once(')')?;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            let ticks: u64 =
-                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-            // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
-            return Some(ticks as f64 / 100.0);
+        if let Some(pid) = self.pid() {
+            return cpu_of(pid).await;
         }
         let text = reqwest::get(format!("{}/metrics", self.base))
             .await
@@ -182,4 +172,32 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// Resident memory of process `pid`, in bytes.
+pub async fn rss_of(pid: u32) -> anyhow::Result<u64> {
+    let status = tokio::fs::read_to_string(format!("/proc/{pid}/status")).await?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .context("no VmRSS")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kib * 1024)
+}
+
+/// CPU seconds (user + system) process `pid` has used.
+pub async fn cpu_of(pid: u32) -> Option<f64> {
+    let stat = tokio::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .await
+        .ok()?;
+    // Fields after the command name (which may hold spaces) start at `state`; utime and
+    // stime are the 14th and 15th fields of the line.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
+    Some(ticks as f64 / 100.0)
 }

@@ -233,9 +233,6 @@ impl Collab {
             // Other nodes find the gap at the next update, or read it when they load.
             tracing::warn!(%file, error = ?error, "publishing a document update failed");
         }
-        if let Err(error) = self.store.touch_file(file, now).await {
-            tracing::debug!(%file, error = ?error, "touching the file failed");
-        }
         if let Some((document, _)) = here {
             self.after_update(document, now);
         }

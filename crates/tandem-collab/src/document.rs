@@ -2,7 +2,7 @@
 //! on it here, and which of its stored updates it holds.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -15,9 +15,14 @@ use yrs::sync::awareness::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
+use crate::chunks;
 use crate::message;
 use crate::seqs::Seqs;
 use crate::text;
+
+/// Initial states larger than this go out as several messages, so a client on a slow link
+/// still hears from the server often enough for its liveness timer (30 s in y-websocket).
+pub const SYNC_CHUNK_BYTES: usize = 256 * 1024;
 
 /// Identifies one socket on this node.
 pub type PeerId = u64;
@@ -41,6 +46,9 @@ struct Inner {
     since_compaction: u64,
     /// When the last peer left, if none is here now.
     idle_since: Option<Instant>,
+    /// The whole document as sync messages, for peers that have nothing yet (most joins),
+    /// encoded once per change and shared.
+    full_state: Option<Arc<[Bytes]>>,
 }
 
 struct Peer {
@@ -79,6 +87,7 @@ impl Document {
                 stored_bytes: stored_bytes as u64,
                 since_compaction: stored.updates.len() as u64,
                 idle_since: Some(Instant::now()),
+                full_state: None,
             }),
             deleted: CancellationToken::new(),
         };
@@ -140,15 +149,30 @@ impl Document {
         Some(frame)
     }
 
-    /// The answer to a peer's sync step 1: everything it lacks.
-    pub fn sync_step2(&self, state_vector: &StateVector) -> Bytes {
-        let inner = self.lock();
+    /// The answer to a peer's sync step 1: everything it lacks, as updates of at most
+    /// about [`SYNC_CHUNK_BYTES`] followed by the sync step 2 that completes the sync.
+    pub fn sync_step2(&self, state_vector: &StateVector) -> Arc<[Bytes]> {
+        let mut inner = self.lock();
+        let fresh = state_vector.is_empty();
+        if fresh && let Some(frames) = &inner.full_state {
+            return frames.clone();
+        }
         let update = inner
             .awareness
             .doc()
             .transact()
             .encode_state_as_update_v1(state_vector);
-        message::sync_step2(update)
+        let mut chunks = chunks::split(&update, SYNC_CHUNK_BYTES);
+        let last = chunks.pop().unwrap_or_default();
+        let frames: Arc<[Bytes]> = chunks
+            .into_iter()
+            .map(message::update)
+            .chain([message::sync_step2(last)])
+            .collect();
+        if fresh {
+            inner.full_state = Some(frames.clone());
+        }
+        frames
     }
 
     /// Applies stored update `seq` (from a peer here, another node, or the server) and
@@ -160,6 +184,7 @@ impl Document {
         }
         inner.stored_bytes += update.len() as u64;
         inner.since_compaction += 1;
+        inner.full_state = None;
         match Update::decode_v1(update) {
             Ok(decoded) => {
                 if let Err(error) = inner.awareness.doc().transact_mut().apply_update(decoded) {
@@ -192,6 +217,9 @@ impl Document {
                 .filter(|(seq, _)| *seq > watermark)
                 .map(|(_, update)| update.as_slice()),
         );
+        if !fresh.is_empty() {
+            inner.full_state = None;
+        }
         for update in fresh {
             let Ok(decoded) = Update::decode_v1(update) else {
                 continue;

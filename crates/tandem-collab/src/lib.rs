@@ -4,6 +4,7 @@
 //! relayed; compaction into snapshots), history (versions, restore), and their traffic
 //! between nodes.
 
+mod chunks;
 mod collab;
 mod document;
 mod maintenance;

@@ -24,8 +24,6 @@ pub enum CloseCode {
     NotFound,
     /// An update or the document would pass the size limit.
     TooLarge,
-    /// Updates sent faster than the per-connection limit.
-    RateLimited,
     /// The connection could not keep up with the document's traffic.
     SlowConsumer,
     /// The server could not store an update; nothing was acknowledged. Reconnect.
@@ -42,7 +40,6 @@ impl CloseCode {
             Self::Forbidden => 4403,
             Self::NotFound => 4404,
             Self::TooLarge => 4413,
-            Self::RateLimited => 4429,
             Self::SlowConsumer => 4008,
             Self::StorageFailed => 1011,
             Self::GoingAway => 1001,
@@ -56,7 +53,6 @@ impl CloseCode {
             Self::Forbidden => "forbidden",
             Self::NotFound => "file not found",
             Self::TooLarge => "too large",
-            Self::RateLimited => "rate limited",
             Self::SlowConsumer => "slow consumer",
             Self::StorageFailed => "storage failed",
             Self::GoingAway => "server shutting down",

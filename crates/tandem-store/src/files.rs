@@ -39,8 +39,6 @@ pub trait FileStore: Send + Sync {
     ) -> Result<File, StoreError>;
     /// Deletes a file with its document and versions; `NotFound` if there is none.
     async fn delete_file(&self, id: FileId, audit: &AuditContext) -> Result<(), StoreError>;
-    /// Sets `updated_at` (when its text last changed), never moving it backwards.
-    async fn touch_file(&self, id: FileId, at: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 /// A document as stored: the latest snapshot, and every update appended after it.
@@ -71,7 +69,8 @@ impl StoredDocument {
 /// seq N" means the same thing to every node that reads it.
 #[async_trait]
 pub trait DocumentStore: Send + Sync {
-    /// Appends one update (already validated by the caller) and returns its seq;
+    /// Appends one update (already validated by the caller) and returns its seq, moving
+    /// the file's `updated_at` forward to `at` (never backwards) in the same transaction;
     /// `NotFound` if the file does not exist (or was deleted).
     async fn append_update(
         &self,

@@ -35,8 +35,9 @@ const OUTBOX_SLACK: usize = 4 * 1024 * 1024;
 
 /// Open a file's Yjs document over the y-websocket protocol: sync and awareness, one
 /// binary message per frame. Close codes: 4401 not authenticated, 4403 access lost, 4404 no
-/// such file, 4400 malformed message, 4413 too large, 4429 too many updates, 4008 slow
-/// consumer, 1011 storage failure, 1001 shutdown (see docs/COLLAB.md).
+/// such file, 4400 malformed message, 4413 too large, 4008 slow consumer,
+/// 1011 storage failure, 1001 shutdown (see docs/COLLAB.md). A client sending faster than
+/// `updates_per_second` is throttled, not closed: its socket is not read until it may go on.
 #[utoipa::path(get, path = "/api/v1/collab/{file_id}", tag = "files",
     params(
         ("file_id" = Uuid, Path),
@@ -190,16 +191,16 @@ async fn handle(
 ) -> Result<(), CloseCode> {
     match message {
         YMessage::Sync(SyncMessage::SyncStep1(state_vector)) => {
-            outbox.push(document.sync_step2(&state_vector));
+            for frame in document.sync_step2(&state_vector).iter() {
+                outbox.push(frame.clone());
+            }
         }
         YMessage::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
             if !can_write {
                 // Viewers sync and see awareness; their edits go nowhere.
                 return Ok(());
             }
-            if updates.check().is_err() {
-                return Err(CloseCode::RateLimited);
-            }
+            updates.until_ready().await;
             state
                 .collab
                 .submit(document, peer, &update)
@@ -207,6 +208,7 @@ async fn handle(
                 .map_err(|error| error.close_code())?;
         }
         YMessage::Awareness(update) => {
+            updates.until_ready().await;
             if let Some(frame) = document.apply_awareness(Some(peer), update) {
                 state
                     .collab

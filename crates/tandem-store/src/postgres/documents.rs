@@ -75,10 +75,11 @@ impl DocumentStore for PgStore {
     ) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let next: Option<i64> = sqlx::query_scalar(
-            "UPDATE files SET last_update_seq = last_update_seq + 1 WHERE id = $1 \
-             RETURNING last_update_seq",
+            "UPDATE files SET last_update_seq = last_update_seq + 1, \
+             updated_at = GREATEST(updated_at, $2) WHERE id = $1 RETURNING last_update_seq",
         )
         .bind(file.0)
+        .bind(micros(at))
         .fetch_optional(&mut *tx)
         .await?;
         let next = next.ok_or(StoreError::NotFound)?;

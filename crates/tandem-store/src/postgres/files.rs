@@ -212,13 +212,4 @@ impl FileStore for PgStore {
         tx.commit().await?;
         Ok(())
     }
-
-    async fn touch_file(&self, id: FileId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE files SET updated_at = GREATEST(updated_at, $2) WHERE id = $1")
-            .bind(id.0)
-            .bind(micros(at))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
 }

@@ -64,9 +64,10 @@ impl DocumentStore for SqliteStore {
     ) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
         let next: Option<i64> = sqlx::query_scalar(
-            "UPDATE files SET last_update_seq = last_update_seq + 1 WHERE id = ? \
-             RETURNING last_update_seq",
+            "UPDATE files SET last_update_seq = last_update_seq + 1, \
+             updated_at = MAX(updated_at, ?) WHERE id = ? RETURNING last_update_seq",
         )
+        .bind(encode_time(at))
         .bind(encode_id(file.0))
         .fetch_optional(&mut *tx)
         .await?;

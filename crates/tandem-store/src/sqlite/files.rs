@@ -1,7 +1,6 @@
 //! Files in SQLite: the `files` table, with the first document update of a new file.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use tandem_domain::{AuditContext, File, FileId, FilePath, ProjectId, UserId, WorkspaceId};
 
@@ -197,15 +196,6 @@ impl FileStore for SqliteStore {
         )?;
         insert_audit(&mut tx, &entry).await?;
         tx.commit().await?;
-        Ok(())
-    }
-
-    async fn touch_file(&self, id: FileId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE files SET updated_at = MAX(updated_at, ?) WHERE id = ?")
-            .bind(encode_time(at))
-            .bind(encode_id(id.0))
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 }

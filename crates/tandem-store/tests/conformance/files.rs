@@ -214,13 +214,20 @@ async fn deleting_a_file_takes_its_document_and_versions_and_a_workspace_takes_i
 }
 
 #[tokio::test]
-async fn touching_a_file_never_moves_its_time_backwards() {
+async fn appending_an_update_moves_the_file_time_forward_never_backwards() {
     let f = Fixture::new().await;
     let (ada, _, workspace) = f.desk().await;
     let file = f.file(&workspace, &ada, "a.txt", None).await;
     let later = f.now() + chrono::Duration::seconds(5);
-    f.store.touch_file(file.id, later).await.unwrap();
-    f.store.touch_file(file.id, f.now()).await.unwrap();
+    let update = b"an update".to_vec();
+    f.store
+        .append_update(file.id, &update, later)
+        .await
+        .unwrap();
+    f.store
+        .append_update(file.id, &update, f.now())
+        .await
+        .unwrap();
     let touched = f.store.file_by_id(file.id).await.unwrap().unwrap();
     assert_eq!(touched.updated_at, later);
 }

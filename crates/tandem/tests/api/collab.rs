@@ -293,3 +293,38 @@ async fn deleting_a_file_disconnects_its_editors() {
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert_eq!(editor.close_code().await, 4404);
 }
+
+#[tokio::test]
+async fn a_client_sending_too_fast_is_throttled_not_disconnected() {
+    let app =
+        crate::helpers::spawn_app_with(|settings| settings.collab_updates_per_second = 20).await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let created = create_file(
+        &app,
+        &scene,
+        &cast.editor.access_token,
+        json!({"path": "fast.txt"}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let mut typist = YClient::synced(&app.address, id, &cast.editor.access_token).await;
+    let mut reader = YClient::synced(&app.address, id, &cast.owner.access_token).await;
+
+    // 60 updates at once: a burst of 20 goes through, the other 40 at 20 per second.
+    let started = std::time::Instant::now();
+    for _ in 0..60 {
+        typist.insert(0, "x").await;
+    }
+    let all = "x".repeat(60);
+    reader.until_text(&all).await;
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1500),
+        "60 updates were relayed in {:?}, faster than the limit allows",
+        started.elapsed()
+    );
+    // The typist was never cut off: its next edit still lands.
+    typist.insert(0, "y").await;
+    reader.until_text(&format!("y{all}")).await;
+    stored_text(&app, id, &cast.owner.access_token, &format!("y{all}")).await;
+}

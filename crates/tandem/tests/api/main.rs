@@ -8,12 +8,14 @@ mod helpers;
 
 mod account;
 mod audit_log;
+mod auto_versions;
 mod cli;
 mod client_address;
 mod collab;
 mod collab_nodes;
 mod files;
 mod foundation;
+mod interop;
 mod invitations;
 mod login;
 mod members;

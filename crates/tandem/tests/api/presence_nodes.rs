@@ -150,19 +150,27 @@ async fn the_members_of_a_killed_node_leave_once_its_heartbeat_lapses() {
     .await
     .expect("the killed node's member leaves within the heartbeat TTL and a margin");
     assert_eq!(left["user_id"], cast.editor.id.as_str());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The departure is recorded in the store after it is announced; wait for the write.
     let path = format!("/api/v1/workspaces/{}/presence", scene.workspace);
-    let body = json_body(
-        a.send(Method::GET, &path, &cast.viewer.access_token, None)
-            .await,
-    )
-    .await;
-    let seen: Vec<&str> = body["last_seen"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["user_id"].as_str().unwrap())
-        .collect();
+    let mut attempts = 0;
+    let (body, seen) = loop {
+        let body = json_body(
+            a.send(Method::GET, &path, &cast.viewer.access_token, None)
+                .await,
+        )
+        .await;
+        let seen: Vec<String> = body["last_seen"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["user_id"].as_str().unwrap().to_owned())
+            .collect();
+        attempts += 1;
+        if !seen.is_empty() || attempts == 50 {
+            break (body, seen);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(seen, [cast.editor.id.as_str()], "{body}");
     assert!(
         !online(&a, &scene.workspace, &cast.viewer)

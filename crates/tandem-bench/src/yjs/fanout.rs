@@ -1,0 +1,202 @@
+//! `yjs-fanout` (one writer, N observers of one document: propagation latency) and
+//! `yjs-throughput` (D documents, each with a writer and an observer, writing as fast as
+//! the server relays: sustained updates per second).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use super::peer::{Peer, Received, YSocket};
+use super::{Process, Writer, fresh_name, stamps};
+use crate::sockets;
+use crate::stats::round3;
+
+#[derive(Debug, Clone, Copy)]
+pub struct FanoutOptions {
+    pub observers: usize,
+    pub messages: usize,
+    /// Updates per second from the writer; 0 sends them as fast as the socket takes.
+    pub rate: u32,
+    pub sources: usize,
+}
+
+pub async fn fanout(peer: &Peer, server: Process, options: FanoutOptions) -> anyhow::Result<Value> {
+    let FanoutOptions {
+        observers,
+        messages,
+        rate,
+        sources,
+    } = options;
+    let address = peer.document(&fresh_name("fanout")).await?;
+    let epoch = Instant::now();
+    let mut readers = Vec::with_capacity(observers);
+    for i in 0..observers {
+        let mut socket = YSocket::join(&address, sockets::source(i, sources)).await?;
+        socket.synced().await?;
+        readers.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(messages);
+            while latencies.len() < messages {
+                let Ok((kind, message)) = socket.recv().await else {
+                    break;
+                };
+                if kind != Received::Update {
+                    continue;
+                }
+                let now = epoch.elapsed().as_micros() as u64;
+                latencies.extend(stamps(&message).map(|sent| now.saturating_sub(sent)));
+            }
+            latencies
+        }));
+    }
+    let mut writer_socket = YSocket::join(&address, None).await?;
+    writer_socket.synced().await?;
+    let mut writer_socket = writer_socket.into_sender();
+    let mut writer = Writer::new();
+    let cpu_before = server.cpu_seconds().await;
+    let writing = Instant::now();
+    let mut ticks = tokio::time::interval(Duration::from_millis(1));
+    let mut sent = 0;
+    while sent < messages {
+        let due = if rate == 0 {
+            messages
+        } else {
+            ticks.tick().await;
+            let due = writing.elapsed().as_secs_f64() * f64::from(rate);
+            (due as usize + 1).min(messages)
+        };
+        while sent < due {
+            let update = writer.append_stamp(epoch);
+            writer_socket.send_update(&update).await?;
+            sent += 1;
+        }
+    }
+    let mut latencies = Vec::with_capacity(observers * messages);
+    for reader in readers {
+        match tokio::time::timeout(Duration::from_secs(60), reader).await {
+            Ok(Ok(got)) => latencies.extend(got),
+            _ => continue,
+        }
+    }
+    let elapsed = writing.elapsed().as_secs_f64();
+    let server_cores_busy = match (cpu_before, server.cpu_seconds().await) {
+        (Some(before), Some(after)) => Some(round3((after - before) / elapsed)),
+        _ => None,
+    };
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        let at = ((latencies.len().saturating_sub(1)) as f64 * q) as usize;
+        latencies.get(at).map_or(0.0, |&us| us as f64 / 1e3)
+    };
+    Ok(json!({
+        "scenario": "yjs-fanout",
+        "peer": format!("{:?}", peer.kind),
+        "observers": observers,
+        "messages": messages,
+        "rate": rate,
+        "deliveries": latencies.len(),
+        "expected_deliveries": observers * messages,
+        "deliveries_per_s": (latencies.len() as f64 / elapsed).round(),
+        "latency_ms": {"p50": pick(0.50), "p99": pick(0.99), "max": pick(1.0)},
+        "server_cores_busy": server_cores_busy,
+    }))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ThroughputOptions {
+    pub documents: usize,
+    pub duration: Duration,
+    /// Updates a writer may have sent that its observer has not yet received.
+    pub window: u64,
+}
+
+pub async fn throughput(
+    peer: &Peer,
+    server: Process,
+    options: ThroughputOptions,
+) -> anyhow::Result<Value> {
+    let ThroughputOptions {
+        documents,
+        duration,
+        window,
+    } = options;
+    let epoch = Instant::now();
+    let mut pairs = Vec::with_capacity(documents);
+    for d in 0..documents {
+        let address = peer.document(&fresh_name(&format!("tp{d}"))).await?;
+        let mut observer = YSocket::join(&address, None).await?;
+        observer.synced().await?;
+        let mut writer = YSocket::join(&address, None).await?;
+        writer.synced().await?;
+        pairs.push((writer.into_sender(), observer));
+    }
+    let cpu_before = server.cpu_seconds().await;
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::with_capacity(documents);
+    for (mut socket, mut observer) in pairs {
+        let seen = Arc::new(AtomicU64::new(0));
+        let arrived = Arc::new(Notify::new());
+        let (counter, signal) = (seen.clone(), arrived.clone());
+        let observing = tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while let Ok((kind, message)) = observer.recv().await {
+                if kind == Received::Update {
+                    let now = epoch.elapsed().as_micros() as u64;
+                    for sent in stamps(&message) {
+                        latencies.push(now.saturating_sub(sent));
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                    signal.notify_one();
+                }
+            }
+            latencies
+        });
+        tasks.push(tokio::spawn(async move {
+            let mut writer = Writer::new();
+            let mut sent = 0u64;
+            while Instant::now() < deadline {
+                if sent.saturating_sub(seen.load(Ordering::Relaxed)) >= window {
+                    let _ = tokio::time::timeout_at(deadline.into(), arrived.notified()).await;
+                    continue;
+                }
+                let update = writer.append_stamp(epoch);
+                if socket.send_update(&update).await.is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            // Let the last updates arrive, then stop the observer.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            observing.abort();
+            (sent, seen.load(Ordering::Relaxed), observing)
+        }));
+    }
+    let mut sent = 0;
+    let mut delivered = 0;
+    for task in tasks {
+        let (s, d, _) = task.await?;
+        sent += s;
+        delivered += d;
+    }
+    let elapsed = duration.as_secs_f64();
+    let server_cores_busy = match (cpu_before, server.cpu_seconds().await) {
+        (Some(before), Some(after)) => {
+            Some(round3((after - before) / started.elapsed().as_secs_f64()))
+        }
+        _ => None,
+    };
+    Ok(json!({
+        "scenario": "yjs-throughput",
+        "peer": format!("{:?}", peer.kind),
+        "documents": documents,
+        "window": window,
+        "seconds": elapsed,
+        "updates_sent": sent,
+        "updates_delivered": delivered,
+        "updates_per_s": (delivered as f64 / elapsed).round(),
+        "server_cores_busy": server_cores_busy,
+    }))
+}

@@ -1,0 +1,159 @@
+//! `yjs-memory` (server memory per open document and per connection) and `yjs-join`
+//! (a join storm: many clients opening one large document at once).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::peer::{Peer, Received, YSocket};
+use super::{Process, Writer, fresh_name};
+use crate::sockets;
+use crate::stats::{latency_ms, round3};
+
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryOptions {
+    pub documents: usize,
+    pub connections: usize,
+    pub sources: usize,
+}
+
+/// Opens `documents` documents with one client each (which writes 1 KiB), then one more
+/// document with `connections` clients; reports the server's memory growth per document
+/// and per connection.
+pub async fn memory(peer: &Peer, server: Process, options: MemoryOptions) -> anyhow::Result<Value> {
+    let MemoryOptions {
+        documents,
+        connections,
+        sources,
+    } = options;
+    let settle = || tokio::time::sleep(Duration::from_secs(2));
+    settle().await;
+    let baseline = server.rss_bytes().await?;
+    let mut held = Vec::with_capacity(documents + connections);
+    let line = "x".repeat(1023) + "\n";
+    for d in 0..documents {
+        let address = peer.document(&fresh_name(&format!("mem{d}"))).await?;
+        let mut socket = YSocket::join(&address, sockets::source(d, sources)).await?;
+        socket.synced().await?;
+        socket.send_update(&Writer::new().append(&line)).await?;
+        held.push(socket.into_sender());
+    }
+    settle().await;
+    let with_documents = server.rss_bytes().await?;
+
+    let address = peer.document(&fresh_name("mem-shared")).await?;
+    let mut first = YSocket::join(&address, None).await?;
+    first.synced().await?;
+    first.send_update(&Writer::new().append(&line)).await?;
+    held.push(first.into_sender());
+    settle().await;
+    let with_shared = server.rss_bytes().await?;
+    for c in 0..connections {
+        let mut socket = YSocket::join(&address, sockets::source(documents + c, sources)).await?;
+        socket.synced().await?;
+        held.push(socket.into_sender());
+    }
+    settle().await;
+    let with_connections = server.rss_bytes().await?;
+    drop(held);
+    let kib = |bytes: f64| round3(bytes / 1024.0);
+    Ok(json!({
+        "scenario": "yjs-memory",
+        "peer": format!("{:?}", peer.kind),
+        "documents": documents,
+        "connections": connections,
+        "baseline_rss_mib": round3(baseline as f64 / 1048576.0),
+        "kib_per_document": kib((with_documents.saturating_sub(baseline)) as f64 / documents.max(1) as f64),
+        "kib_per_connection": kib((with_connections.saturating_sub(with_shared)) as f64 / connections.max(1) as f64),
+    }))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct JoinOptions {
+    pub clients: usize,
+    pub megabytes: usize,
+    pub sources: usize,
+}
+
+/// Writes a document of `megabytes` MiB in 64 KiB updates, then opens `clients` sockets
+/// on it at once; each measures from connecting to having the whole document.
+pub async fn join_storm(
+    peer: &Peer,
+    server: Process,
+    options: JoinOptions,
+) -> anyhow::Result<Value> {
+    let JoinOptions {
+        clients,
+        megabytes,
+        sources,
+    } = options;
+    let address = peer.document(&fresh_name("join")).await?;
+    // The observer stays for the whole run: the peers drop a document nobody has open.
+    let mut observer = YSocket::join(&address, None).await?;
+    observer.synced().await?;
+    let mut writer_socket = YSocket::join(&address, None).await?;
+    writer_socket.synced().await?;
+    let mut writer_socket = writer_socket.into_sender();
+    let mut writer = Writer::new();
+    let updates = megabytes * 16;
+    let piece = "y".repeat(64 * 1024 - 1) + "\n";
+    let writing = Instant::now();
+    for _ in 0..updates {
+        writer_socket.send_update(&writer.append(&piece)).await?;
+    }
+    let mut relayed = 0;
+    while relayed < updates {
+        if observer.recv().await?.0 == Received::Update {
+            relayed += 1;
+        }
+    }
+    let write_seconds = writing.elapsed().as_secs_f64();
+    drop(writer_socket);
+    let observer = observer.into_sender();
+
+    let rss_before = server.rss_bytes().await.ok();
+    let cpu_before = server.cpu_seconds().await;
+    let storm = Instant::now();
+    let joins: Vec<_> = (0..clients)
+        .map(|i| {
+            let address = address.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let mut socket = YSocket::join(&address, sockets::source(i, sources)).await?;
+                socket.synced().await?;
+                anyhow::Ok(started.elapsed())
+            })
+        })
+        .collect();
+    let mut times = Vec::with_capacity(clients);
+    let mut failed = 0;
+    for join in joins {
+        match tokio::time::timeout(Duration::from_secs(300), join).await {
+            Ok(Ok(Ok(time))) => times.push(time),
+            _ => failed += 1,
+        }
+    }
+    let storm_seconds = storm.elapsed().as_secs_f64();
+    let server_cpu_seconds = match (cpu_before, server.cpu_seconds().await) {
+        (Some(before), Some(after)) => Some(round3(after - before)),
+        _ => None,
+    };
+    let rss_after = server.rss_bytes().await.ok();
+    drop(observer);
+    Ok(json!({
+        "scenario": "yjs-join",
+        "peer": format!("{:?}", peer.kind),
+        "clients": clients,
+        "document_mib": megabytes,
+        "write_seconds": round3(write_seconds),
+        "joined": times.len(),
+        "failed": failed,
+        "join_ms": latency_ms(&mut times),
+        "storm_seconds": round3(storm_seconds),
+        "server_cpu_seconds": server_cpu_seconds,
+        "server_rss_mib": {
+            "before": rss_before.map(|b| round3(b as f64 / 1048576.0)),
+            "after": rss_after.map(|b| round3(b as f64 / 1048576.0)),
+        },
+    }))
+}

@@ -1,0 +1,263 @@
+//! Splits a large Yjs update into several smaller ones, so a client receiving a big
+//! document gets a message at least every chunk and its liveness timer (30 s without a
+//! message in y-websocket) never fires in the middle of the transfer.
+//!
+//! yrs keeps block splitting private, so this walks the v1 encoding itself: per client, a
+//! run of structs starting at a clock, then the delete set. Each struct is decoded with
+//! yrs's own decoder only to find where it ends and how many clock ticks it spans; its
+//! bytes are copied unchanged (a v1 struct does not depend on its neighbours). A chunk is
+//! a valid update holding some clients' consecutive structs; the delete set rides on the
+//! last one. Yjs and yrs both hold structs whose dependencies have not arrived yet and
+//! integrate them when they do; chunks go out in order of each client's progress, which
+//! roughly follows editing time and keeps that waiting short.
+
+use yrs::block::{
+    BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN,
+    ItemContent,
+};
+use yrs::encoding::read::Read;
+use yrs::encoding::write::Write;
+use yrs::updates::decoder::{Decoder, DecoderV1};
+
+/// A run of one client's consecutive structs, as bytes of the original update.
+struct Run {
+    client: u64,
+    clock: u32,
+    structs: u32,
+    start: usize,
+    end: usize,
+    /// How far through the client's structs this run ends, for ordering.
+    progress: f64,
+}
+
+/// `update` cut into updates of about `target` bytes (a single struct larger than that is
+/// sent whole). Returns the update itself if it is small or cannot be parsed.
+pub fn split(update: &[u8], target: usize) -> Vec<Vec<u8>> {
+    if update.len() <= target {
+        return vec![update.to_vec()];
+    }
+    match runs(update, target) {
+        Ok((runs, delete_set)) if runs.len() > 1 => assemble(update, runs, delete_set, target),
+        _ => vec![update.to_vec()],
+    }
+}
+
+/// The update's struct runs (none longer than `target` unless one struct is) and where
+/// its delete set starts.
+fn runs(update: &[u8], target: usize) -> Result<(Vec<Run>, usize), yrs::encoding::read::Error> {
+    let mut decoder = DecoderV1::from(update);
+    let position = |decoder: &mut DecoderV1| -> usize {
+        update.len() - decoder.read_to_end().map_or(0, <[u8]>::len)
+    };
+    let mut runs = Vec::new();
+    let clients: u32 = decoder.read_var()?;
+    for _ in 0..clients {
+        let structs: u32 = decoder.read_var()?;
+        let client = decoder.read_client()?.get();
+        let mut clock: u32 = decoder.read_var()?;
+        let first = runs.len();
+        let mut run = Run {
+            client,
+            clock,
+            structs: 0,
+            start: position(&mut decoder),
+            end: 0,
+            progress: 0.0,
+        };
+        for _ in 0..structs {
+            clock += struct_length(&mut decoder)?;
+            run.structs += 1;
+            run.end = position(&mut decoder);
+            if run.end - run.start >= target {
+                let next = Run {
+                    client,
+                    clock,
+                    structs: 0,
+                    start: run.end,
+                    end: 0,
+                    progress: 0.0,
+                };
+                runs.push(std::mem::replace(&mut run, next));
+            }
+        }
+        if run.structs > 0 {
+            runs.push(run);
+        }
+        let count = runs.len() - first;
+        for (index, run) in runs[first..].iter_mut().enumerate() {
+            run.progress = (index + 1) as f64 / count as f64;
+        }
+    }
+    let delete_set = position(&mut decoder);
+    Ok((runs, delete_set))
+}
+
+/// Reads one struct; returns how many clock ticks it spans.
+fn struct_length(decoder: &mut DecoderV1) -> Result<u32, yrs::encoding::read::Error> {
+    let info = decoder.read_info()?;
+    match info {
+        BLOCK_SKIP_REF_NUMBER => decoder.read_var(),
+        BLOCK_GC_REF_NUMBER => decoder.read_len(),
+        info => {
+            if info & HAS_ORIGIN != 0 {
+                decoder.read_left_id()?;
+            }
+            if info & HAS_RIGHT_ORIGIN != 0 {
+                decoder.read_right_id()?;
+            }
+            if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+                if decoder.read_parent_info()? {
+                    decoder.read_string()?;
+                } else {
+                    decoder.read_left_id()?;
+                }
+                if info & HAS_PARENT_SUB != 0 {
+                    decoder.read_string()?;
+                }
+            }
+            Ok(ItemContent::decode(decoder, info)?.len_utf16())
+        }
+    }
+}
+
+/// Groups runs into updates of about `target` bytes, in order of progress; the delete
+/// set goes with the last.
+fn assemble(update: &[u8], mut runs: Vec<Run>, delete_set: usize, target: usize) -> Vec<Vec<u8>> {
+    runs.sort_by(|a, b| a.progress.total_cmp(&b.progress));
+    let mut groups: Vec<Vec<Run>> = Vec::new();
+    let mut size = 0;
+    for run in runs {
+        let length = run.end - run.start;
+        match groups.last_mut() {
+            Some(group) if size + length <= target => group.push(run),
+            _ => {
+                size = 0;
+                groups.push(vec![run]);
+            }
+        }
+        size += length;
+    }
+    let last = groups.len() - 1;
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(index, group)| {
+            let mut chunk = Vec::with_capacity(target + 64);
+            chunk.write_var(group.len() as u32);
+            for run in &group {
+                chunk.write_var(run.structs);
+                chunk.write_var(run.client);
+                chunk.write_var(run.clock);
+                chunk.write_all(&update[run.start..run.end]);
+            }
+            if index == last {
+                chunk.write_all(&update[delete_set..]);
+            } else {
+                chunk.write_var(0u32);
+            }
+            chunk
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use yrs::updates::decoder::Decode;
+    use yrs::{Doc, GetString, Options, ReadTxn, StateVector, Text, Transact, Update};
+
+    use super::split;
+
+    /// A document written by three clients taking turns, with deletions.
+    fn busy_document() -> Doc {
+        let docs: Vec<Doc> = (1..=3)
+            .map(|id| {
+                Doc::with_options(Options {
+                    client_id: yrs::ClientID::new(id),
+                    offset_kind: yrs::OffsetKind::Utf16,
+                    ..Options::default()
+                })
+            })
+            .collect();
+        for round in 0..300u32 {
+            let doc = &docs[(round % 3) as usize];
+            let text = doc.get_or_insert_text("content");
+            {
+                let mut txn = doc.transact_mut();
+                let length = text.len(&txn);
+                text.insert(
+                    &mut txn,
+                    (round * 7) % (length + 1),
+                    &format!("[{round} ✓ é]"),
+                );
+                if round % 5 == 0 && length > 10 {
+                    text.remove_range(&mut txn, length / 2, 4);
+                }
+            }
+            let update = doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
+            for other in &docs {
+                let decoded = Update::decode_v1(&update).unwrap();
+                other.transact_mut().apply_update(decoded).unwrap();
+            }
+        }
+        docs.into_iter().next().unwrap()
+    }
+
+    fn text(doc: &Doc) -> String {
+        doc.get_or_insert_text("content")
+            .get_string(&doc.transact())
+    }
+
+    fn apply(chunks: impl Iterator<Item = Vec<u8>>) -> Doc {
+        let doc = Doc::new();
+        for chunk in chunks {
+            let decoded = Update::decode_v1(&chunk).expect("every chunk is an update");
+            doc.transact_mut().apply_update(decoded).unwrap();
+        }
+        doc
+    }
+
+    #[test]
+    fn chunks_rebuild_the_document_in_order_and_out_of_order() {
+        let source = busy_document();
+        let update = source
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let chunks = split(&update, 512);
+        assert!(chunks.len() > 10, "{} chunks", chunks.len());
+        assert!(chunks.iter().all(|c| c.len() < 512 + 300));
+
+        let in_order = apply(chunks.clone().into_iter());
+        assert_eq!(text(&in_order), text(&source));
+        assert_eq!(
+            in_order.transact().state_vector(),
+            source.transact().state_vector()
+        );
+        let mut last_first = chunks.clone();
+        last_first.rotate_right(1);
+        assert_eq!(
+            text(&apply(last_first.into_iter())),
+            text(&source),
+            "delete set first"
+        );
+        let mut swapped = chunks.clone();
+        for pair in swapped.chunks_mut(2) {
+            pair.reverse();
+        }
+        assert_eq!(
+            text(&apply(swapped.into_iter())),
+            text(&source),
+            "pairs swapped"
+        );
+    }
+
+    #[test]
+    fn small_or_unparsable_updates_go_whole() {
+        assert_eq!(split(&[1, 2, 3], 2), vec![vec![1, 2, 3]]);
+        let small = busy_document()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        assert_eq!(split(&small, usize::MAX), vec![small]);
+    }
+}
