@@ -15,6 +15,7 @@ use tandem_store::{Store, StoreError};
 use yrs::Doc;
 use yrs::updates::decoder::Decode;
 
+use crate::commit::Committer;
 use crate::document::{Document, PeerId};
 use crate::message::CloseCode;
 use crate::text;
@@ -107,6 +108,8 @@ pub struct Collab {
     pub(crate) auto_versions: Mutex<HashMap<FileId, DateTime<Utc>>>,
     /// Files changed since the last maintenance pass.
     pub(crate) edited: Mutex<HashSet<FileId>>,
+    /// Stores peers' updates in batches.
+    committer: Committer,
 }
 
 impl Collab {
@@ -118,6 +121,7 @@ impl Collab {
         config: CollabConfig,
     ) -> Self {
         Self {
+            committer: Committer::start(Arc::clone(&store), Arc::clone(&clock)),
             store,
             bus,
             node,
@@ -211,7 +215,7 @@ impl Collab {
         update: &[u8],
     ) -> Result<(), CollabError> {
         let now = self.clock.now();
-        let seq = match self.store.append_update(file, update, now).await {
+        let seq = match self.committer.append(file, update).await {
             Ok(seq) => seq,
             Err(StoreError::NotFound) => return Err(CollabError::NotFound),
             Err(error) => {

@@ -6,6 +6,7 @@
 
 mod chunks;
 mod collab;
+mod commit;
 mod document;
 mod maintenance;
 pub mod message;

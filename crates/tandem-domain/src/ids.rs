@@ -77,6 +77,10 @@ id_type!(
     /// Identifies a saved version of a file.
     VersionId
 );
+id_type!(
+    /// Identifies a background job.
+    JobId
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ mod clock;
 mod events;
 mod file;
 mod ids;
+mod job;
 mod project;
 mod role;
 mod session;
@@ -21,8 +22,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::DomainEvent;
 pub use file::{File, FilePath, FileVersion, VersionKind};
 pub use ids::{
-    AuditId, FileId, InvitationId, ProjectId, SessionId, UserId, VersionId, WorkspaceId,
+    AuditId, FileId, InvitationId, JobId, ProjectId, SessionId, UserId, VersionId, WorkspaceId,
 };
+pub use job::{Job, JobError, JobKind, JobState, LeaseToken, NewJob, backoff};
 pub use project::{
     Description, Invitation, InvitationState, Member, Membership, Name, NewInvitation, Project,
     Workspace,

@@ -77,7 +77,23 @@ pub trait DocumentStore: Send + Sync {
         file: FileId,
         update: &[u8],
         at: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<u64, StoreError> {
+        self.append_updates(&[(file, update)], at)
+            .await?
+            .pop()
+            .flatten()
+            .ok_or(StoreError::NotFound)
+    }
+    /// Appends several updates (of one or many files) in one transaction, each as
+    /// [`DocumentStore::append_update`] would, in the order given for each file; returns
+    /// each one's seq, or `None` where its file does not exist. Committing many at once
+    /// is what lets a busy node store every update before relaying it without paying a
+    /// commit per update.
+    async fn append_updates(
+        &self,
+        updates: &[(FileId, &[u8])],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Option<u64>>, StoreError>;
     /// The snapshot and the updates after it; `NotFound` if the file does not exist.
     async fn load_document(&self, file: FileId) -> Result<StoredDocument, StoreError>;
     /// Replaces the snapshot with `state`, which must hold every update up to `upto_seq`,

@@ -7,6 +7,7 @@
 mod audit;
 mod error;
 mod files;
+mod jobs;
 mod postgres;
 mod presence;
 mod sqlite;
@@ -19,7 +20,8 @@ use std::sync::Arc;
 
 pub use error::StoreError;
 pub use files::{DocumentStore, FileStore, StoredDocument};
-pub use postgres::PgStore;
+pub use jobs::{Artifact, Claimed, Enqueued, Finish, JobFilter, JobStore, QueueStats};
+pub use postgres::{JOBS_CANCEL_CHANNEL, JOBS_WAKE_CHANNEL, PgStore};
 pub use presence::{LastSeen, PresenceStore};
 pub use sqlite::SqliteStore;
 pub use tenancy::{

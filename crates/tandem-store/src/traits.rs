@@ -7,7 +7,7 @@ use tandem_domain::{
 };
 
 use crate::{
-    AuditStore, DocumentStore, FileStore, InvitationStore, MemberStore, PresenceStore,
+    AuditStore, DocumentStore, FileStore, InvitationStore, JobStore, MemberStore, PresenceStore,
     ProjectStore, StoreError, WorkspaceStore,
 };
 
@@ -85,6 +85,7 @@ pub trait Store:
     + PresenceStore
     + FileStore
     + DocumentStore
+    + JobStore
     + std::fmt::Debug
 {
     /// Applies the embedded migrations that have not run yet.

@@ -32,6 +32,8 @@ use crate::state::AppState;
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// Bytes that may wait for one client beyond the largest document it could be sent.
 const OUTBOX_SLACK: usize = 4 * 1024 * 1024;
+/// The read buffer each collaborative socket starts with.
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// Open a file's Yjs document over the y-websocket protocol: sync and awareness, one
 /// binary message per frame. Close codes: 4401 not authenticated, 4403 access lost, 4404 no
@@ -54,6 +56,10 @@ pub async fn collab(
     let token = crate::realtime::bearer(&headers).or(query.token);
     let max = state.collab.config.max_update_bytes + 1024;
     upgrade
+        // As on the realtime socket: the 128 KiB default is zero-filled on the first
+        // read, so every open editor would hold it; most Yjs messages are small, and a
+        // large one grows the buffer while it needs it.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| run(state, socket, file_id, token))

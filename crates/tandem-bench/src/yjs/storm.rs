@@ -127,10 +127,18 @@ pub async fn join_storm(
         .collect();
     let mut times = Vec::with_capacity(clients);
     let mut failed = 0;
+    let mut first_error = None;
     for join in joins {
         match tokio::time::timeout(Duration::from_secs(300), join).await {
             Ok(Ok(Ok(time))) => times.push(time),
-            _ => failed += 1,
+            outcome => {
+                failed += 1;
+                first_error.get_or_insert_with(|| match outcome {
+                    Ok(Ok(Err(error))) => format!("{error:#}"),
+                    Ok(Err(error)) => format!("task: {error}"),
+                    _ => "timed out after 300 s".to_owned(),
+                });
+            }
         }
     }
     let storm_seconds = storm.elapsed().as_secs_f64();
@@ -148,6 +156,7 @@ pub async fn join_storm(
         "write_seconds": round3(write_seconds),
         "joined": times.len(),
         "failed": failed,
+        "first_error": first_error,
         "join_ms": latency_ms(&mut times),
         "storm_seconds": round3(storm_seconds),
         "server_cpu_seconds": server_cpu_seconds,

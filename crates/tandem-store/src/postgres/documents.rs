@@ -67,33 +67,44 @@ async fn lock_file(conn: &mut PgConnection, file: FileId) -> Result<(), StoreErr
 
 #[async_trait]
 impl DocumentStore for PgStore {
-    async fn append_update(
+    async fn append_updates(
         &self,
-        file: FileId,
-        update: &[u8],
+        updates: &[(FileId, &[u8])],
         at: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Vec<Option<u64>>, StoreError> {
+        // Lock files in id order (keeping each file's updates in the order given), so
+        // two nodes' batches over the same files cannot deadlock.
+        let mut order: Vec<usize> = (0..updates.len()).collect();
+        order.sort_by_key(|&i| updates[i].0);
+        let at = micros(at);
+        let mut seqs = vec![None; updates.len()];
         let mut tx = self.pool.begin().await?;
-        let next: Option<i64> = sqlx::query_scalar(
-            "UPDATE files SET last_update_seq = last_update_seq + 1, \
-             updated_at = GREATEST(updated_at, $2) WHERE id = $1 RETURNING last_update_seq",
-        )
-        .bind(file.0)
-        .bind(micros(at))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let next = next.ok_or(StoreError::NotFound)?;
-        sqlx::query(
-            "INSERT INTO document_updates (file_id, seq, data, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(file.0)
-        .bind(next)
-        .bind(update)
-        .bind(micros(at))
-        .execute(&mut *tx)
-        .await?;
+        for i in order {
+            let (file, update) = updates[i];
+            let next: Option<i64> = sqlx::query_scalar(
+                "UPDATE files SET last_update_seq = last_update_seq + 1, \
+                 updated_at = GREATEST(updated_at, $2) WHERE id = $1 RETURNING last_update_seq",
+            )
+            .bind(file.0)
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(next) = next {
+                sqlx::query(
+                    "INSERT INTO document_updates (file_id, seq, data, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(file.0)
+                .bind(next)
+                .bind(update)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            seqs[i] = next.map(seq);
+        }
         tx.commit().await?;
-        Ok(seq(next))
+        Ok(seqs)
     }
 
     async fn load_document(&self, file: FileId) -> Result<StoredDocument, StoreError> {

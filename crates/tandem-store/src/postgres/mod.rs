@@ -4,6 +4,7 @@
 mod documents;
 mod files;
 mod invitations;
+mod jobs;
 mod members;
 mod presence;
 mod projects;
@@ -18,6 +19,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::{Store, StoreError};
+
+pub use jobs::{CANCEL_CHANNEL as JOBS_CANCEL_CHANNEL, WAKE_CHANNEL as JOBS_WAKE_CHANNEL};
 
 /// Everything Tandem stores, in one PostgreSQL database (or schema: the connection's
 /// `search_path` decides where the tables live).

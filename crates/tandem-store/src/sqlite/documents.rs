@@ -56,33 +56,40 @@ fn as_i64(seq: u64) -> i64 {
 
 #[async_trait]
 impl DocumentStore for SqliteStore {
-    async fn append_update(
+    async fn append_updates(
         &self,
-        file: FileId,
-        update: &[u8],
+        updates: &[(FileId, &[u8])],
         at: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Vec<Option<u64>>, StoreError> {
+        let at = encode_time(at);
+        let mut seqs = Vec::with_capacity(updates.len());
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let next: Option<i64> = sqlx::query_scalar(
-            "UPDATE files SET last_update_seq = last_update_seq + 1, \
-             updated_at = MAX(updated_at, ?) WHERE id = ? RETURNING last_update_seq",
-        )
-        .bind(encode_time(at))
-        .bind(encode_id(file.0))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let next = next.ok_or(StoreError::NotFound)?;
-        sqlx::query(
-            "INSERT INTO document_updates (file_id, seq, data, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(encode_id(file.0))
-        .bind(next)
-        .bind(update)
-        .bind(encode_time(at))
-        .execute(&mut *tx)
-        .await?;
+        for (file, update) in updates {
+            let id = encode_id(file.0);
+            let next: Option<i64> = sqlx::query_scalar(
+                "UPDATE files SET last_update_seq = last_update_seq + 1, \
+                 updated_at = MAX(updated_at, ?) WHERE id = ? RETURNING last_update_seq",
+            )
+            .bind(&at)
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(next) = next {
+                sqlx::query(
+                    "INSERT INTO document_updates (file_id, seq, data, created_at) \
+                     VALUES (?, ?, ?, ?)",
+                )
+                .bind(&id)
+                .bind(next)
+                .bind(*update)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            seqs.push(next.map(seq));
+        }
         tx.commit().await?;
-        Ok(seq(next))
+        Ok(seqs)
     }
 
     async fn load_document(&self, file: FileId) -> Result<StoredDocument, StoreError> {

@@ -11,6 +11,7 @@ mod audit_log;
 mod documents;
 mod files;
 mod invitations;
+mod jobs;
 mod members;
 mod presence;
 mod projects;

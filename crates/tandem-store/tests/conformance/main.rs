@@ -10,6 +10,7 @@ mod audit;
 mod documents;
 mod files;
 mod invitations;
+mod jobs;
 mod members;
 mod presence;
 mod projects;

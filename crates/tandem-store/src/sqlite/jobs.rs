@@ -1,0 +1,541 @@
+//! The job queue in SQLite. Every write takes the write lock up front (`BEGIN
+//! IMMEDIATE`), so a claim is one short transaction that no other claim can interleave
+//! with, and lease tokens are random per job.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tandem_domain::{
+    Job, JobError, JobId, JobKind, JobState, LeaseToken, NewJob, ProjectId, UserId,
+};
+
+use super::{
+    BEGIN_WRITE, SqliteStore, decode_error, decode_id, decode_opt_time, decode_time, encode_id,
+    encode_time, on_foreign_key_violation,
+};
+use crate::StoreError;
+use crate::jobs::{Artifact, Claimed, Enqueued, Finish, JobFilter, JobStore, QueueStats};
+
+/// The message the reaper leaves in a job's error history.
+const LEASE_EXPIRED: &str = "the lease expired: the worker stopped renewing it";
+
+/// How many finished jobs one pruning transaction deletes, so the write lock is never
+/// held for long.
+const PRUNE_BATCH: i64 = 1_000;
+
+/// A `jobs` row.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    project_id: String,
+    created_by: Option<String>,
+    kind: String,
+    payload: String,
+    state: String,
+    priority: i64,
+    run_at: String,
+    attempt: i64,
+    max_attempts: i64,
+    lease_token: Option<String>,
+    lease_expires_at: Option<String>,
+    heartbeat_at: Option<String>,
+    idempotency_key: Option<String>,
+    request_digest: Option<String>,
+    progress: Option<String>,
+    result: Option<String>,
+    errors: String,
+    cancel_requested: bool,
+    created_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    updated_at: String,
+}
+
+fn json(column: &str, text: &str) -> Result<Value, sqlx::Error> {
+    serde_json::from_str(text).map_err(|e| decode_error(column, e))
+}
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value).unwrap_or_default()
+}
+
+impl JobRow {
+    fn token(&self) -> Result<Option<LeaseToken>, sqlx::Error> {
+        self.lease_token
+            .as_deref()
+            .map(|t| decode_id("jobs.lease_token", t).map(LeaseToken))
+            .transpose()
+    }
+
+    fn into_job(self) -> Result<Job, sqlx::Error> {
+        Ok(Job {
+            id: JobId(decode_id("jobs.id", &self.id)?),
+            project_id: ProjectId(decode_id("jobs.project_id", &self.project_id)?),
+            created_by: self
+                .created_by
+                .map(|id| decode_id("jobs.created_by", &id).map(UserId))
+                .transpose()?,
+            kind: JobKind::from_storage(self.kind),
+            payload: json("jobs.payload", &self.payload)?,
+            state: JobState::parse(&self.state, "state")
+                .map_err(|e| decode_error("jobs.state", e))?,
+            priority: i32::try_from(self.priority).unwrap_or_default(),
+            run_at: decode_time("jobs.run_at", &self.run_at)?,
+            attempt: count(self.attempt),
+            max_attempts: count(self.max_attempts),
+            idempotency_key: self.idempotency_key,
+            progress: self
+                .progress
+                .as_deref()
+                .map(|p| json("jobs.progress", p))
+                .transpose()?,
+            result: self
+                .result
+                .as_deref()
+                .map(|r| json("jobs.result", r))
+                .transpose()?,
+            errors: serde_json::from_str::<Vec<JobError>>(&self.errors)
+                .map_err(|e| decode_error("jobs.errors", e))?,
+            cancel_requested: self.cancel_requested,
+            lease_expires_at: decode_opt_time(
+                "jobs.lease_expires_at",
+                self.lease_expires_at.as_deref(),
+            )?,
+            heartbeat_at: decode_opt_time("jobs.heartbeat_at", self.heartbeat_at.as_deref())?,
+            created_at: decode_time("jobs.created_at", &self.created_at)?,
+            started_at: decode_opt_time("jobs.started_at", self.started_at.as_deref())?,
+            finished_at: decode_opt_time("jobs.finished_at", self.finished_at.as_deref())?,
+            updated_at: decode_time("jobs.updated_at", &self.updated_at)?,
+        })
+    }
+}
+
+fn jobs(rows: Vec<JobRow>) -> Result<Vec<Job>, StoreError> {
+    Ok(rows
+        .into_iter()
+        .map(JobRow::into_job)
+        .collect::<Result<_, _>>()?)
+}
+
+fn encode_token(token: LeaseToken) -> String {
+    token.0.simple().to_string()
+}
+
+fn until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn enqueue_job(&self, job: &NewJob, digest: &str) -> Result<Enqueued, StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let inserted: Option<JobRow> = sqlx::query_as(
+            "INSERT INTO jobs (id, project_id, created_by, kind, payload, state, priority, \
+             run_at, max_attempts, idempotency_key, request_digest, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL \
+             DO NOTHING RETURNING *",
+        )
+        .bind(encode_id(job.id.0))
+        .bind(encode_id(job.project_id.0))
+        .bind(encode_id(job.created_by.0))
+        .bind(job.kind.as_str())
+        .bind(job.payload.to_string())
+        .bind(job.priority)
+        .bind(encode_time(job.run_at))
+        .bind(i64::from(job.max_attempts))
+        .bind(job.idempotency_key.as_deref())
+        .bind(digest)
+        .bind(encode_time(job.created_at))
+        .bind(encode_time(job.created_at))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(on_foreign_key_violation)?;
+        let outcome = match inserted {
+            Some(row) => Enqueued::Created(row.into_job()?),
+            None => {
+                let row: JobRow = sqlx::query_as(
+                    "SELECT * FROM jobs WHERE created_by = ? AND idempotency_key = ?",
+                )
+                .bind(encode_id(job.created_by.0))
+                .bind(job.idempotency_key.as_deref())
+                .fetch_one(&mut *tx)
+                .await?;
+                if row.request_digest.as_deref() != Some(digest) {
+                    return Err(StoreError::Conflict("jobs.idempotency_key"));
+                }
+                Enqueued::Existing(row.into_job()?)
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn job_by_id(&self, id: JobId) -> Result<Option<Job>, StoreError> {
+        let row: Option<JobRow> = sqlx::query_as("SELECT * FROM jobs WHERE id = ?")
+            .bind(encode_id(id.0))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(JobRow::into_job).transpose()?)
+    }
+
+    async fn list_jobs(
+        &self,
+        project: ProjectId,
+        filter: &JobFilter,
+        before: Option<JobId>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let state = filter.state.map(JobState::as_str);
+        let kind = filter.kind.as_ref().map(JobKind::as_str);
+        let created_by = filter.created_by.map(|u| encode_id(u.0));
+        let before = before.map(|b| encode_id(b.0));
+        let rows: Vec<JobRow> = sqlx::query_as(
+            "SELECT * FROM jobs WHERE project_id = ? \
+             AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) \
+             AND (? IS NULL OR created_by = ?) AND (? IS NULL OR id < ?) \
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(encode_id(project.0))
+        .bind(state)
+        .bind(state)
+        .bind(kind)
+        .bind(kind)
+        .bind(created_by.as_deref())
+        .bind(created_by.as_deref())
+        .bind(before.as_deref())
+        .bind(before.as_deref())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        jobs(rows)
+    }
+
+    async fn claim_jobs(
+        &self,
+        limit: u32,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let now_text = encode_time(now);
+        let rows: Vec<JobRow> = sqlx::query_as(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, \
+             lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, \
+             heartbeat_at = ?, started_at = ?, updated_at = ?, progress = NULL \
+             WHERE id IN (SELECT id FROM jobs WHERE state IN ('queued', 'failed') \
+             AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING *",
+        )
+        .bind(encode_time(until(now, lease)))
+        .bind(&now_text)
+        .bind(&now_text)
+        .bind(&now_text)
+        .bind(&now_text)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let token = row
+                .token()?
+                .ok_or_else(|| StoreError::Other(decode_error("jobs.lease_token", MissingToken)))?;
+            claimed.push(Claimed {
+                job: row.into_job()?,
+                token,
+            });
+        }
+        claimed.sort_by(|a, b| {
+            b.job
+                .priority
+                .cmp(&a.job.priority)
+                .then(a.job.run_at.cmp(&b.job.run_at))
+                .then(a.job.id.cmp(&b.job.id))
+        });
+        Ok(claimed)
+    }
+
+    async fn renew_lease(
+        &self,
+        id: JobId,
+        token: LeaseToken,
+        progress: Option<&Value>,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let row: Option<JobRow> = sqlx::query_as(
+            "UPDATE jobs SET lease_expires_at = ?, heartbeat_at = ?, updated_at = ?, \
+             progress = COALESCE(?, progress) \
+             WHERE id = ? AND state = 'running' AND lease_token = ? RETURNING *",
+        )
+        .bind(encode_time(until(now, lease)))
+        .bind(encode_time(now))
+        .bind(encode_time(now))
+        .bind(progress.map(Value::to_string))
+        .bind(encode_id(id.0))
+        .bind(encode_token(token))
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(JobRow::into_job).transpose()?)
+    }
+
+    async fn finish_job(
+        &self,
+        id: JobId,
+        token: LeaseToken,
+        finish: Finish,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let now_text = encode_time(now);
+        let (id_text, token_text) = (encode_id(id.0), encode_token(token));
+        let row: Option<JobRow> = match &finish {
+            Finish::Succeeded { result, .. } => {
+                sqlx::query_as(
+                    "UPDATE jobs SET state = 'succeeded', result = ?, finished_at = ?, \
+                     updated_at = ?, lease_token = NULL, lease_expires_at = NULL \
+                     WHERE id = ? AND state = 'running' AND lease_token = ? RETURNING *",
+                )
+                .bind(result.to_string())
+                .bind(&now_text)
+                .bind(&now_text)
+                .bind(&id_text)
+                .bind(&token_text)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+            Finish::Failed { error, retry_at } => {
+                sqlx::query_as(
+                    "UPDATE jobs SET \
+                     state = CASE WHEN attempt < max_attempts THEN 'failed' ELSE 'dead' END, \
+                     run_at = CASE WHEN attempt < max_attempts THEN ? ELSE run_at END, \
+                     finished_at = CASE WHEN attempt < max_attempts THEN NULL ELSE ? END, \
+                     errors = json_insert(errors, '$[#]', \
+                         json_object('attempt', attempt, 'at', ?, 'message', ?)), \
+                     updated_at = ?, lease_token = NULL, lease_expires_at = NULL \
+                     WHERE id = ? AND state = 'running' AND lease_token = ? RETURNING *",
+                )
+                .bind(encode_time(*retry_at))
+                .bind(&now_text)
+                .bind(&now_text)
+                .bind(error)
+                .bind(&now_text)
+                .bind(&id_text)
+                .bind(&token_text)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+            Finish::Cancelled => {
+                sqlx::query_as(
+                    "UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?, \
+                     lease_token = NULL, lease_expires_at = NULL \
+                     WHERE id = ? AND state = 'running' AND lease_token = ? RETURNING *",
+                )
+                .bind(&now_text)
+                .bind(&now_text)
+                .bind(&id_text)
+                .bind(&token_text)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+            Finish::Released => {
+                sqlx::query_as(
+                    "UPDATE jobs SET state = 'queued', attempt = attempt - 1, run_at = ?, \
+                     updated_at = ?, lease_token = NULL, lease_expires_at = NULL \
+                     WHERE id = ? AND state = 'running' AND lease_token = ? RETURNING *",
+                )
+                .bind(&now_text)
+                .bind(&now_text)
+                .bind(&id_text)
+                .bind(&token_text)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        if row.is_some()
+            && let Finish::Succeeded { artifacts, .. } = &finish
+        {
+            for artifact in artifacts {
+                sqlx::query(
+                    "INSERT INTO job_artifacts (job_id, name, content_type, data, created_at) \
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(&id_text)
+                .bind(&artifact.name)
+                .bind(&artifact.content_type)
+                .bind(&artifact.data)
+                .bind(&now_text)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(row.map(JobRow::into_job).transpose()?)
+    }
+
+    async fn reap_expired_leases(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let now_text = encode_time(now);
+        let rows: Vec<JobRow> = sqlx::query_as(
+            "UPDATE jobs SET \
+             state = CASE WHEN cancel_requested THEN 'cancelled' \
+                 WHEN attempt < max_attempts THEN 'queued' ELSE 'dead' END, \
+             finished_at = CASE WHEN cancel_requested OR attempt >= max_attempts \
+                 THEN ? ELSE NULL END, \
+             errors = json_insert(errors, '$[#]', \
+                 json_object('attempt', attempt, 'at', ?, 'message', ?)), \
+             run_at = ?, updated_at = ?, lease_token = NULL, lease_expires_at = NULL \
+             WHERE state = 'running' AND lease_expires_at < ? RETURNING *",
+        )
+        .bind(&now_text)
+        .bind(&now_text)
+        .bind(LEASE_EXPIRED)
+        .bind(&now_text)
+        .bind(&now_text)
+        .bind(&now_text)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        jobs(rows)
+    }
+
+    async fn cancel_job(&self, id: JobId, now: DateTime<Utc>) -> Result<Option<Job>, StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let now_text = encode_time(now);
+        // Every SET expression sees the row as it was, so the CASEs agree on its state.
+        let row: Option<JobRow> = sqlx::query_as(
+            "UPDATE jobs SET \
+             state = CASE WHEN state IN ('queued', 'failed') THEN 'cancelled' ELSE state END, \
+             finished_at = CASE WHEN state IN ('queued', 'failed') THEN ? ELSE finished_at END, \
+             cancel_requested = CASE WHEN state = 'running' THEN 1 ELSE cancel_requested END, \
+             updated_at = CASE WHEN state IN ('queued', 'failed', 'running') \
+                 THEN ? ELSE updated_at END \
+             WHERE id = ? RETURNING *",
+        )
+        .bind(&now_text)
+        .bind(&now_text)
+        .bind(encode_id(id.0))
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(JobRow::into_job).transpose()?)
+    }
+
+    async fn retry_job(&self, id: JobId, now: DateTime<Utc>) -> Result<Option<Job>, StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let now_text = encode_time(now);
+        let row: Option<JobRow> = sqlx::query_as(
+            "UPDATE jobs SET state = 'queued', attempt = 0, run_at = ?, finished_at = NULL, \
+             result = NULL, progress = NULL, cancel_requested = 0, updated_at = ? \
+             WHERE id = ? AND state = 'dead' RETURNING *",
+        )
+        .bind(&now_text)
+        .bind(&now_text)
+        .bind(encode_id(id.0))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if row.is_none() {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM jobs WHERE id = ?")
+                .bind(encode_id(id.0))
+                .fetch_optional(&mut *tx)
+                .await?;
+            return match exists {
+                Some(_) => Err(StoreError::Conflict("jobs.state")),
+                None => Ok(None),
+            };
+        }
+        tx.commit().await?;
+        Ok(row.map(JobRow::into_job).transpose()?)
+    }
+
+    async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let before = encode_time(before);
+        let mut total = 0;
+        loop {
+            let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+            let deleted = sqlx::query(
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+                 WHERE state IN ('succeeded', 'cancelled', 'dead') AND finished_at < ? \
+                 LIMIT ?)",
+            )
+            .bind(&before)
+            .bind(PRUNE_BATCH)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            total += deleted;
+            if deleted < u64::try_from(PRUNE_BATCH).unwrap_or(u64::MAX) {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats, StoreError> {
+        let now_text = encode_time(now);
+        let counts: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        let oldest: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(run_at) FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= ?",
+        )
+        .bind(&now_text)
+        .fetch_one(&self.pool)
+        .await?;
+        let expired: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'running' AND lease_expires_at < ?",
+        )
+        .bind(&now_text)
+        .fetch_one(&self.pool)
+        .await?;
+        let by_state = JobState::ALL
+            .into_iter()
+            .map(|state| {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == state.as_str())
+                    .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or_default());
+                (state, n)
+            })
+            .collect();
+        Ok(QueueStats {
+            by_state,
+            oldest_runnable: decode_opt_time("jobs.run_at", oldest.as_deref())?,
+            expired_leases: u64::try_from(expired).unwrap_or_default(),
+        })
+    }
+
+    async fn job_artifact(&self, id: JobId, name: &str) -> Result<Option<Artifact>, StoreError> {
+        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT name, content_type, data FROM job_artifacts WHERE job_id = ? AND name = ?",
+        )
+        .bind(encode_id(id.0))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(name, content_type, data)| Artifact {
+            name,
+            content_type,
+            data,
+        }))
+    }
+
+    async fn job_artifact_names(&self, id: JobId) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM job_artifacts WHERE job_id = ? ORDER BY name")
+                .bind(encode_id(id.0))
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}
+
+/// A claimed row came back without the lease token the claim just wrote.
+#[derive(Debug, thiserror::Error)]
+#[error("a claimed job has no lease token")]
+struct MissingToken;

@@ -1,0 +1,601 @@
+//! The job queue: claims that never hand one job to two workers, lease-token fencing,
+//! the reaper, retries and `dead`, idempotent enqueue (concurrent too), cancel, release,
+//! pruning, statistics and artifacts.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use serde_json::json;
+use tandem_domain::{JobId, JobKind, JobState, NewJob, Project, User};
+use tandem_store::{Artifact, Enqueued, Finish, JobFilter, StoreError};
+
+use crate::Fixture;
+
+const LEASE: StdDuration = StdDuration::from_secs(30);
+
+impl Fixture {
+    fn new_job(&self, project: &Project, by: &User, kind: &str) -> NewJob {
+        self.tick();
+        NewJob {
+            id: JobId::new(self.now()),
+            project_id: project.id,
+            created_by: by.id,
+            kind: JobKind::parse(kind, "kind").unwrap(),
+            payload: json!({"n": 1}),
+            priority: 0,
+            run_at: self.now(),
+            max_attempts: 3,
+            idempotency_key: None,
+            created_at: self.now(),
+        }
+    }
+
+    async fn enqueue(&self, job: &NewJob) -> tandem_domain::Job {
+        match self.store.enqueue_job(job, "digest").await.unwrap() {
+            Enqueued::Created(job) => job,
+            Enqueued::Existing(_) => panic!("expected a new job"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_claimed_job_runs_under_a_lease_and_is_not_claimed_twice() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let queued = f.enqueue(&f.new_job(&project, &ada, "noop")).await;
+    assert_eq!(queued.state, JobState::Queued);
+    assert_eq!(queued.attempt, 0);
+
+    let claimed = f.store.claim_jobs(10, LEASE, f.now()).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let job = &claimed[0].job;
+    assert_eq!(
+        (job.id, job.state, job.attempt),
+        (queued.id, JobState::Running, 1)
+    );
+    assert_eq!(job.lease_expires_at, Some(f.now() + Duration::seconds(30)));
+    assert_eq!(job.started_at, Some(f.now()));
+    assert!(
+        f.store
+            .claim_jobs(10, LEASE, f.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_claims_never_take_one_job_twice() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let mut expected = HashSet::new();
+    for _ in 0..120 {
+        expected.insert(f.enqueue(&f.new_job(&project, &ada, "noop")).await.id);
+    }
+    let now = f.now();
+    let claimers = (0..6).map(|_| {
+        let store = Arc::clone(&f.store);
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim_jobs(4, LEASE, now).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|c| c.job.id));
+            }
+        })
+    });
+    let mut seen = Vec::new();
+    for claimer in claimers {
+        seen.extend(claimer.await.unwrap());
+    }
+    let distinct: HashSet<JobId> = seen.iter().copied().collect();
+    assert_eq!(seen.len(), distinct.len(), "a job was claimed twice");
+    assert_eq!(distinct, expected);
+}
+
+#[tokio::test]
+async fn claims_take_higher_priority_first_and_wait_for_run_at() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let low = f.enqueue(&f.new_job(&project, &ada, "noop")).await;
+    let mut urgent = f.new_job(&project, &ada, "noop");
+    urgent.priority = 10;
+    let urgent = f.enqueue(&urgent).await;
+    let mut later = f.new_job(&project, &ada, "noop");
+    later.priority = 100;
+    later.run_at = f.now() + Duration::minutes(5);
+    let later = f.enqueue(&later).await;
+
+    let first = f.store.claim_jobs(1, LEASE, f.now()).await.unwrap();
+    assert_eq!(first[0].job.id, urgent.id);
+    let second = f.store.claim_jobs(5, LEASE, f.now()).await.unwrap();
+    assert_eq!(
+        second.iter().map(|c| c.job.id).collect::<Vec<_>>(),
+        [low.id]
+    );
+    f.clock.advance(Duration::minutes(5));
+    let third = f.store.claim_jobs(5, LEASE, f.now()).await.unwrap();
+    assert_eq!(third[0].job.id, later.id);
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_cannot_write() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let job = f.enqueue(&f.new_job(&project, &ada, "noop")).await;
+    let stale = f
+        .store
+        .claim_jobs(1, LEASE, f.now())
+        .await
+        .unwrap()
+        .remove(0);
+
+    // The stale worker goes quiet; the reaper takes the job back and another claims it.
+    f.clock.advance(Duration::seconds(31));
+    let reaped = f.store.reap_expired_leases(f.now()).await.unwrap();
+    assert_eq!(reaped.len(), 1);
+    assert_eq!(reaped[0].state, JobState::Queued);
+    assert_eq!(reaped[0].errors.len(), 1);
+    assert_eq!(reaped[0].errors[0].attempt, 1);
+    assert!(reaped[0].errors[0].message.contains("lease expired"));
+    let fresh = f
+        .store
+        .claim_jobs(1, LEASE, f.now())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(fresh.job.attempt, 2);
+    assert_ne!(fresh.token, stale.token);
+
+    let now = f.now();
+    assert_eq!(
+        f.store
+            .renew_lease(job.id, stale.token, None, LEASE, now)
+            .await
+            .unwrap(),
+        None
+    );
+    let late = Finish::Succeeded {
+        result: json!({"from": "stale"}),
+        artifacts: vec![],
+    };
+    assert_eq!(
+        f.store
+            .finish_job(job.id, stale.token, late, now)
+            .await
+            .unwrap(),
+        None
+    );
+    let renewed = f
+        .store
+        .renew_lease(job.id, fresh.token, Some(&json!({"done": 1})), LEASE, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renewed.progress, Some(json!({"done": 1})));
+    let done = Finish::Succeeded {
+        result: json!({"from": "fresh"}),
+        artifacts: vec![],
+    };
+    let finished = f
+        .store
+        .finish_job(job.id, fresh.token, done, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(finished.state, JobState::Succeeded);
+    assert_eq!(finished.result, Some(json!({"from": "fresh"})));
+    assert_eq!(finished.finished_at, Some(now));
+    // Once finished, neither token writes.
+    let again = Finish::Cancelled;
+    assert_eq!(
+        f.store
+            .finish_job(job.id, fresh.token, again, now)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn failures_retry_at_their_time_then_die_and_a_dead_job_can_be_retried() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let mut new = f.new_job(&project, &ada, "noop");
+    new.max_attempts = 2;
+    let job = f.enqueue(&new).await;
+
+    let first = f
+        .store
+        .claim_jobs(1, LEASE, f.now())
+        .await
+        .unwrap()
+        .remove(0);
+    let retry_at = f.now() + Duration::seconds(7);
+    let fail = Finish::Failed {
+        error: "database hiccup".into(),
+        retry_at,
+    };
+    let failed = f
+        .store
+        .finish_job(job.id, first.token, fail, f.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((failed.state, failed.run_at), (JobState::Failed, retry_at));
+    assert_eq!(failed.finished_at, None);
+    assert!(
+        f.store
+            .claim_jobs(1, LEASE, f.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    f.clock.advance(Duration::seconds(7));
+    let second = f
+        .store
+        .claim_jobs(1, LEASE, f.now())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(second.job.attempt, 2);
+    let fail = Finish::Failed {
+        error: "database hiccup again".into(),
+        retry_at: f.now(),
+    };
+    let dead = f
+        .store
+        .finish_job(job.id, second.token, fail, f.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.state, JobState::Dead);
+    assert_eq!(dead.finished_at, Some(f.now()));
+    let messages: Vec<_> = dead
+        .errors
+        .iter()
+        .map(|e| (e.attempt, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        messages,
+        [(1, "database hiccup"), (2, "database hiccup again")]
+    );
+
+    let queued = f.store.retry_job(job.id, f.now()).await.unwrap().unwrap();
+    assert_eq!((queued.state, queued.attempt), (JobState::Queued, 0));
+    assert_eq!(queued.errors.len(), 2, "the history is kept");
+    assert!(matches!(
+        f.store.retry_job(job.id, f.now()).await,
+        Err(StoreError::Conflict("jobs.state"))
+    ));
+    assert_eq!(
+        f.store
+            .retry_job(JobId::new(f.now()), f.now())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_gives_back_the_first_job_and_refuses_a_different_one() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let bob = f.user("bob@example.com").await;
+    let mut new = f.new_job(&project, &ada, "noop");
+    new.idempotency_key = Some("key-1".into());
+    let first = f.enqueue(&new).await;
+
+    let mut again = f.new_job(&project, &ada, "noop");
+    again.idempotency_key = Some("key-1".into());
+    match f.store.enqueue_job(&again, "digest").await.unwrap() {
+        Enqueued::Existing(job) => assert_eq!(job.id, first.id),
+        Enqueued::Created(_) => panic!("a second job under one key"),
+    }
+    assert!(matches!(
+        f.store.enqueue_job(&again, "another digest").await,
+        Err(StoreError::Conflict("jobs.idempotency_key"))
+    ));
+    // Keys belong to their submitter.
+    let mut bobs = f.new_job(&project, &bob, "noop");
+    bobs.idempotency_key = Some("key-1".into());
+    assert!(matches!(
+        f.store.enqueue_job(&bobs, "digest").await.unwrap(),
+        Enqueued::Created(_)
+    ));
+}
+
+#[tokio::test]
+async fn concurrent_submissions_under_one_key_create_one_job() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let submissions = (0..8).map(|_| {
+        let mut new = f.new_job(&project, &ada, "noop");
+        new.idempotency_key = Some("double-click".into());
+        let store = Arc::clone(&f.store);
+        tokio::spawn(async move { store.enqueue_job(&new, "digest").await.unwrap() })
+    });
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for submission in submissions {
+        let outcome = submission.await.unwrap();
+        created += usize::from(matches!(outcome, Enqueued::Created(_)));
+        ids.insert(outcome.job().id);
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_job_for_a_missing_project_is_not_found() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let mut new = f.new_job(&project, &ada, "noop");
+    new.project_id = tandem_domain::ProjectId::new(f.now());
+    assert!(matches!(
+        f.store.enqueue_job(&new, "digest").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn cancel_stops_a_queued_job_at_once_and_asks_a_running_one_to_stop() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let running = f.enqueue(&f.new_job(&project, &ada, "noop")).await;
+    let claim = f
+        .store
+        .claim_jobs(1, LEASE, f.now())
+        .await
+        .unwrap()
+        .remove(0);
+    let queued = f.enqueue(&f.new_job(&project, &ada, "noop")).await;
+
+    let cancelled = f
+        .store
+        .cancel_job(queued.id, f.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert_eq!(cancelled.finished_at, Some(f.now()));
+    assert!(
+        f.store
+            .claim_jobs(5, LEASE, f.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let asked = f
+        .store
+        .cancel_job(running.id, f.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (asked.state, asked.cancel_requested),
+        (JobState::Running, true)
+    );
+    let heard = f
+        .store
+        .renew_lease(running.id, claim.token, None, LEASE, f.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(heard.cancel_requested);
+    let stopped = f
+        .store
+        .finish_job(running.id, claim.token, Finish::Cancelled, f.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stopped.state, JobState::Cancelled);
+    // A finished job is returned as it is.
+    let unchanged = f
+        .store
+        .cancel_job(stopped.id, f.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged, stopped);
+    assert_eq!(
+        f.store
+            .cancel_job(JobId::new(f.now()), f.now())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn the_reaper_finishes_the_cancel_of_a_job_whose_worker_died() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let job = f.enqueue(&f.new_job(&project, &ada, "noop")).await;
+    f.store.claim_jobs(1, LEASE, f.now()).await.unwrap();
+    f.store.cancel_job(job.id, f.now()).await.unwrap();
+    f.clock.advance(Duration::seconds(31));
+    let reaped = f.store.reap_expired_leases(f.now()).await.unwrap();
+    assert_eq!(reaped[0].state, JobState::Cancelled);
+}
+
+#[tokio::test]
+async fn the_reaper_buries_a_job_out_of_attempts_and_spares_live_leases() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let mut new = f.new_job(&project, &ada, "noop");
+    new.max_attempts = 1;
+    let doomed = f.enqueue(&new).await;
+    f.store.claim_jobs(1, LEASE, f.now()).await.unwrap();
+    f.clock.advance(Duration::seconds(20));
+    let alive = f.enqueue(&f.new_job(&project, &ada, "noop")).await;
+    f.store.claim_jobs(1, LEASE, f.now()).await.unwrap();
+    f.clock.advance(Duration::seconds(11));
+    let stats = f.store.queue_stats(f.now()).await.unwrap();
+    assert_eq!(stats.expired_leases, 1);
+
+    let reaped = f.store.reap_expired_leases(f.now()).await.unwrap();
+    assert_eq!(reaped.len(), 1);
+    assert_eq!((reaped[0].id, reaped[0].state), (doomed.id, JobState::Dead));
+    let still = f.store.job_by_id(alive.id).await.unwrap().unwrap();
+    assert_eq!(still.state, JobState::Running);
+}
+
+#[tokio::test]
+async fn a_released_job_is_queued_again_without_spending_an_attempt() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let job = f.enqueue(&f.new_job(&project, &ada, "noop")).await;
+    let claim = f
+        .store
+        .claim_jobs(1, LEASE, f.now())
+        .await
+        .unwrap()
+        .remove(0);
+    let released = f
+        .store
+        .finish_job(job.id, claim.token, Finish::Released, f.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((released.state, released.attempt), (JobState::Queued, 0));
+    let again = f.store.claim_jobs(1, LEASE, f.now()).await.unwrap();
+    assert_eq!(again[0].job.attempt, 1);
+}
+
+#[tokio::test]
+async fn artifacts_are_kept_with_a_successful_job_and_pruned_with_it() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let job = f.enqueue(&f.new_job(&project, &ada, "report")).await;
+    let running = f.enqueue(&f.new_job(&project, &ada, "noop")).await;
+    let claims = f.store.claim_jobs(2, LEASE, f.now()).await.unwrap();
+    let claim = claims.iter().find(|c| c.job.id == job.id).unwrap();
+    let report = Artifact {
+        name: "report.md".into(),
+        content_type: "text/markdown".into(),
+        data: b"# Report".to_vec(),
+    };
+    let csv = Artifact {
+        name: "report.csv".into(),
+        content_type: "text/csv".into(),
+        data: b"a,b\n".to_vec(),
+    };
+    let finish = Finish::Succeeded {
+        result: json!({}),
+        artifacts: vec![report.clone(), csv],
+    };
+    f.store
+        .finish_job(job.id, claim.token, finish, f.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        f.store.job_artifact_names(job.id).await.unwrap(),
+        ["report.csv", "report.md"]
+    );
+    assert_eq!(
+        f.store.job_artifact(job.id, "report.md").await.unwrap(),
+        Some(report)
+    );
+    assert_eq!(f.store.job_artifact(job.id, "nope").await.unwrap(), None);
+
+    f.clock.advance(Duration::days(8));
+    let pruned = f
+        .store
+        .prune_jobs(f.now() - Duration::days(7))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    assert_eq!(f.store.job_by_id(job.id).await.unwrap(), None);
+    assert_eq!(
+        f.store.job_artifact(job.id, "report.md").await.unwrap(),
+        None
+    );
+    assert!(
+        f.store.job_by_id(running.id).await.unwrap().is_some(),
+        "unfinished jobs stay"
+    );
+}
+
+#[tokio::test]
+async fn jobs_list_newest_first_with_filters_and_a_cursor() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let bob = f.user("bob@example.com").await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let by = if n % 2 == 0 { &ada } else { &bob };
+        let kind = if n < 3 { "noop" } else { "report" };
+        ids.push(f.enqueue(&f.new_job(&project, by, kind)).await.id);
+    }
+    let all = JobFilter::default();
+    let page = f.store.list_jobs(project.id, &all, None, 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [ids[4], ids[3]]
+    );
+    let next = f
+        .store
+        .list_jobs(project.id, &all, Some(ids[3]), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [ids[2], ids[1], ids[0]]
+    );
+
+    let by_bob = JobFilter {
+        created_by: Some(bob.id),
+        ..JobFilter::default()
+    };
+    let bobs = f
+        .store
+        .list_jobs(project.id, &by_bob, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        bobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [ids[3], ids[1]]
+    );
+    let reports = JobFilter {
+        kind: Some(JobKind::parse("report", "kind").unwrap()),
+        state: Some(JobState::Queued),
+        ..JobFilter::default()
+    };
+    assert_eq!(
+        f.store
+            .list_jobs(project.id, &reports, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let running = JobFilter {
+        state: Some(JobState::Running),
+        ..JobFilter::default()
+    };
+    assert!(
+        f.store
+            .list_jobs(project.id, &running, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let stats = f.store.queue_stats(f.now()).await.unwrap();
+    let queued = stats
+        .by_state
+        .iter()
+        .find(|(s, _)| *s == JobState::Queued)
+        .unwrap()
+        .1;
+    assert_eq!(queued, 5);
+    assert_eq!(stats.by_state.len(), JobState::ALL.len());
+    assert!(stats.oldest_runnable.is_some());
+}
