@@ -8,7 +8,8 @@ use tokio::sync::broadcast;
 /// A committed change and who made it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Published {
-    pub actor: UserId,
+    /// Who made the change; `None` for the server's own (a job worker, the reaper).
+    pub actor: Option<UserId>,
     pub event: DomainEvent,
 }
 
@@ -27,6 +28,11 @@ impl EventPublisher {
 
     /// Publishes a committed change. Having no subscriber is normal, not an error.
     pub fn publish(&self, actor: UserId, event: DomainEvent) {
+        self.publish_by(Some(actor), event);
+    }
+
+    /// Publishes a committed change that someone, or the server itself, made.
+    pub fn publish_by(&self, actor: Option<UserId>, event: DomainEvent) {
         let _ = self.0.send(Published { actor, event });
     }
 

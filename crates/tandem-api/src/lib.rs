@@ -8,10 +8,11 @@ pub mod events;
 pub mod extract;
 mod files;
 pub mod http;
+pub mod jobs;
 mod projects;
 pub mod ratelimit;
 pub mod realtime;
 mod state;
 
 pub use http::{ApiDoc, router};
-pub use state::{ApiConfig, App, AppState};
+pub use state::{ApiConfig, App, AppState, JobsSetup, Services};

@@ -7,11 +7,14 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tandem_collab::Collab;
 use tandem_domain::Clock;
+use tandem_jobs::{Jobs, JobsConfig, Registry};
+use tandem_sandbox::Sandbox;
 use tandem_store::Store;
 
 use crate::auth::{AccessTokens, Passwords, SessionCache};
 use crate::events::EventPublisher;
 use crate::http::metrics::Metrics;
+use crate::jobs::events::PublishJobEvents;
 use crate::ratelimit::RateLimiter;
 use crate::realtime::Realtime;
 
@@ -29,6 +32,15 @@ pub struct ApiConfig {
     /// Take the client address from the last `X-Forwarded-For` entry (set by a trusted
     /// reverse proxy) instead of the socket's peer.
     pub trust_forwarded_for: bool,
+}
+
+/// What the job machinery is built from.
+#[derive(Debug)]
+pub struct JobsSetup {
+    /// The job kinds this server runs.
+    pub registry: Registry,
+    pub config: JobsConfig,
+    pub sandbox: Arc<Sandbox>,
 }
 
 /// The shared application state, cheap to clone into every request.
@@ -53,25 +65,57 @@ pub struct App {
     pub realtime: Realtime,
     /// This node's collaborative documents.
     pub collab: Arc<Collab>,
+    /// The job queue, and this node's worker and reaper.
+    pub jobs: Jobs,
+    /// Where code runs; `/readyz` reports its isolation.
+    pub sandbox: Arc<Sandbox>,
+}
+
+/// The services a server is assembled from.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub auth_limiter: Arc<dyn RateLimiter>,
+    pub redis: Option<redis::aio::ConnectionManager>,
+    pub realtime: Realtime,
+    pub collab: Arc<Collab>,
+    pub jobs: JobsSetup,
 }
 
 impl AppState {
-    pub fn new(
-        config: ApiConfig,
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        auth_limiter: Arc<dyn RateLimiter>,
-        redis: Option<redis::aio::ConnectionManager>,
-        realtime: Realtime,
-        collab: Arc<Collab>,
-    ) -> anyhow::Result<Self> {
+    pub fn new(config: ApiConfig, services: Services) -> anyhow::Result<Self> {
+        let Services {
+            store,
+            clock,
+            auth_limiter,
+            redis,
+            realtime,
+            collab,
+            jobs,
+        } = services;
         let tokens = AccessTokens::new(&config.signing_secret, config.access_token_ttl)?;
+        let events = EventPublisher::new();
+        let job_events = Arc::new(PublishJobEvents(events.clone()));
+        let JobsSetup {
+            registry,
+            config: jobs_config,
+            sandbox,
+        } = jobs;
+        let jobs = Jobs::new(
+            store.clone(),
+            clock.clone(),
+            registry,
+            jobs_config,
+            job_events,
+        );
         Ok(Self(Arc::new(App {
+            jobs,
+            sandbox,
             tokens,
             passwords: Passwords::new()?,
             sessions: SessionCache::new(),
             metrics: Metrics::new()?,
-            events: EventPublisher::new(),
+            events,
             realtime,
             collab,
             config,
@@ -80,6 +124,15 @@ impl AppState {
             auth_limiter,
             redis,
         })))
+    }
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("store", &self.store)
+            .field("redis", &self.redis.is_some())
+            .finish_non_exhaustive()
     }
 }
 

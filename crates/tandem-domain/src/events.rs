@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::{
-    File, FileId, FilePath, Invitation, Member, Project, ProjectId, Role, UserId, Workspace,
-    WorkspaceId,
+    File, FileId, FilePath, Invitation, JobStatus, Member, Project, ProjectId, Role, UserId,
+    Workspace, WorkspaceId,
 };
 
 /// Something that happened in a project.
@@ -71,6 +71,16 @@ pub enum DomainEvent {
     /// The file's text was written through the API (a replace or a restore).
     #[serde(rename = "file.saved")]
     FileSaved { project_id: ProjectId, file: File },
+    /// A job was submitted.
+    #[serde(rename = "job.created")]
+    JobCreated(JobStatus),
+    /// A job changed state: started, succeeded, failed (to retry), cancelled, dead,
+    /// queued again.
+    #[serde(rename = "job.updated")]
+    JobUpdated(JobStatus),
+    /// A running job reported progress.
+    #[serde(rename = "job.progress")]
+    JobProgress(JobStatus),
 }
 
 impl DomainEvent {
@@ -90,6 +100,9 @@ impl DomainEvent {
             | DomainEvent::FileRenamed { project_id, .. }
             | DomainEvent::FileDeleted { project_id, .. }
             | DomainEvent::FileSaved { project_id, .. } => *project_id,
+            DomainEvent::JobCreated(j)
+            | DomainEvent::JobUpdated(j)
+            | DomainEvent::JobProgress(j) => j.project_id,
         }
     }
 }

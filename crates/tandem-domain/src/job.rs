@@ -145,6 +145,53 @@ pub struct Job {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A job as its events show it: everything but the payload, which may be large and
+/// never changes (clients that need it read the job).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobStatus {
+    pub id: JobId,
+    pub project_id: ProjectId,
+    pub created_by: Option<UserId>,
+    pub kind: JobKind,
+    pub state: JobState,
+    pub priority: i32,
+    pub run_at: DateTime<Utc>,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub progress: Option<Value>,
+    pub result: Option<Value>,
+    pub errors: Vec<JobError>,
+    pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Job> for JobStatus {
+    fn from(job: &Job) -> Self {
+        Self {
+            id: job.id,
+            project_id: job.project_id,
+            created_by: job.created_by,
+            kind: job.kind.clone(),
+            state: job.state,
+            priority: job.priority,
+            run_at: job.run_at,
+            attempt: job.attempt,
+            max_attempts: job.max_attempts,
+            progress: job.progress.clone(),
+            result: job.result.clone(),
+            errors: job.errors.clone(),
+            cancel_requested: job.cancel_requested,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            updated_at: job.updated_at,
+        }
+    }
+}
+
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {

@@ -24,7 +24,7 @@ pub use file::{File, FilePath, FileVersion, VersionKind};
 pub use ids::{
     AuditId, FileId, InvitationId, JobId, ProjectId, SessionId, UserId, VersionId, WorkspaceId,
 };
-pub use job::{Job, JobError, JobKind, JobState, LeaseToken, NewJob, backoff};
+pub use job::{Job, JobError, JobKind, JobState, JobStatus, LeaseToken, NewJob, backoff};
 pub use project::{
     Description, Invitation, InvitationState, Member, Membership, Name, NewInvitation, Project,
     Workspace,

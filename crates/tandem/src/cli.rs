@@ -46,10 +46,21 @@ pub async fn run() -> anyhow::Result<()> {
     match command {
         "serve" => serve(&settings).await,
         "migrate" => migrate(&settings).await,
-        _ => anyhow::bail!(
-            "`tandem worker` is not available yet: background jobs arrive with the jobs capability"
-        ),
+        _ => worker(&settings).await,
     }
+}
+
+async fn worker(settings: &Settings) -> anyhow::Result<()> {
+    let app = Application::build_worker(settings).await?;
+    println!(
+        "tandem worker running {} jobs at once",
+        settings.jobs_concurrency.max(1)
+    );
+    tracing::info!(
+        concurrency = settings.jobs_concurrency.max(1),
+        "worker started"
+    );
+    app.run_until(shutdown_signal()).await
 }
 
 async fn serve(settings: &Settings) -> anyhow::Result<()> {

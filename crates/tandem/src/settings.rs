@@ -79,6 +79,33 @@ pub struct Settings {
     pub collab_max_document_bytes: u64,
     /// Document updates one collaborative connection may send per second.
     pub collab_updates_per_second: u32,
+    /// Jobs this process runs at once (`serve` and `worker`); 0 runs none here.
+    pub jobs_concurrency: usize,
+    /// How long a claimed job is held without a lease renewal.
+    #[serde(with = "humantime_serde")]
+    pub jobs_lease: Duration,
+    /// How often a running job renews its lease.
+    #[serde(with = "humantime_serde")]
+    pub jobs_heartbeat: Duration,
+    /// How often an idle worker looks for jobs when no notification woke it.
+    #[serde(with = "humantime_serde")]
+    pub jobs_poll: Duration,
+    /// How often expired leases are swept.
+    #[serde(with = "humantime_serde")]
+    pub jobs_reap_every: Duration,
+    /// How long finished jobs are kept.
+    #[serde(with = "humantime_serde")]
+    pub jobs_retention: Duration,
+    /// Interpreters for code execution, by absolute path.
+    pub sandbox_python: PathBuf,
+    pub sandbox_node: PathBuf,
+    pub sandbox_bash: PathBuf,
+    /// The longest wall-clock time a program may ask for, in milliseconds.
+    pub sandbox_max_wall_ms: u64,
+    /// The most memory a program may ask for, in MiB.
+    pub sandbox_max_memory_mb: u64,
+    /// The program that builds the sandbox (default: this binary, `__sandbox-init`).
+    pub sandbox_init: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -109,6 +136,18 @@ impl Default for Settings {
             collab_max_update_bytes: 4 * 1024 * 1024,
             collab_max_document_bytes: 64 * 1024 * 1024,
             collab_updates_per_second: 100,
+            jobs_concurrency: 4,
+            jobs_lease: Duration::from_secs(30),
+            jobs_heartbeat: Duration::from_secs(10),
+            jobs_poll: Duration::from_secs(2),
+            jobs_reap_every: Duration::from_secs(5),
+            jobs_retention: Duration::from_secs(7 * 24 * 60 * 60),
+            sandbox_python: PathBuf::from("/usr/bin/python3"),
+            sandbox_node: PathBuf::from("/usr/bin/node"),
+            sandbox_bash: PathBuf::from("/usr/bin/bash"),
+            sandbox_max_wall_ms: 120_000,
+            sandbox_max_memory_mb: 2048,
+            sandbox_init: None,
         }
     }
 }
@@ -201,6 +240,16 @@ impl Settings {
         anyhow::ensure!(
             self.collab_updates_per_second > 0,
             "collab_updates_per_second must be at least 1"
+        );
+        anyhow::ensure!(
+            self.jobs_heartbeat >= Duration::from_millis(10)
+                && self.jobs_lease >= self.jobs_heartbeat * 2,
+            "jobs_lease must be at least twice jobs_heartbeat (and jobs_heartbeat at least 10ms)"
+        );
+        anyhow::ensure!(
+            self.jobs_poll >= Duration::from_millis(10)
+                && self.jobs_reap_every >= Duration::from_millis(10),
+            "jobs_poll and jobs_reap_every must be at least 10ms"
         );
         if let Some(secret) = &self.signing_secret {
             anyhow::ensure!(

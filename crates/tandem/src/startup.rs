@@ -12,16 +12,19 @@ use secrecy::ExposeSecret;
 use tandem_api::events::EventPublisher;
 use tandem_api::ratelimit::{MemoryRateLimiter, Quota, RateLimiter, RedisRateLimiter};
 use tandem_api::realtime::{Realtime, RealtimeConfig};
-use tandem_api::{ApiConfig, AppState};
+use tandem_api::{ApiConfig, AppState, JobsSetup, Services};
 use tandem_collab::{Collab, CollabConfig};
 use tandem_domain::{Clock, SystemClock};
+use tandem_jobs::{JobsConfig, kinds};
 use tandem_realtime::{
     Bus, Departure, History, Hub, MemoryBus, MemoryHistory, MemoryRoster, Presence, PresenceConfig,
     RedisBus, RedisHistory, RedisRoster, Retention, Roster,
 };
+use tandem_sandbox::{InitProgram, Sandbox, SandboxConfig};
 use tandem_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::secret;
@@ -30,13 +33,26 @@ use crate::settings::Settings;
 /// A server that is bound and ready to run.
 #[derive(Debug)]
 pub struct Application {
-    listener: TcpListener,
+    /// None for `tandem worker`, which serves no HTTP.
+    listener: Option<TcpListener>,
     router: Router,
     store: Arc<dyn Store>,
-    events: EventPublisher,
+    state: AppState,
     /// Closes realtime sockets (1001) and stops the realtime tasks.
     realtime_stop: CancellationToken,
+    /// Stops the job worker (which finishes or releases its jobs) and the reaper.
+    jobs_stop: CancellationToken,
+    jobs_tasks: Vec<JoinHandle<()>>,
     shutdown_timeout: Duration,
+}
+
+/// What a process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// HTTP, WebSockets and (unless `jobs_concurrency` is 0) jobs.
+    Server,
+    /// Jobs only, from the shared queue.
+    Worker,
 }
 
 impl Application {
@@ -49,6 +65,19 @@ impl Application {
     pub async fn build_with_clock(
         settings: &Settings,
         clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        Self::assemble(settings, clock, Role::Server).await
+    }
+
+    /// Builds a standalone worker: jobs from the shared queue, no HTTP.
+    pub async fn build_worker(settings: &Settings) -> anyhow::Result<Self> {
+        Self::assemble(settings, Arc::new(SystemClock), Role::Worker).await
+    }
+
+    async fn assemble(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+        role: Role,
     ) -> anyhow::Result<Self> {
         let store = tandem_store::connect(settings.database_url().expose_secret())
             .await
@@ -103,37 +132,66 @@ impl Application {
             },
         ));
         tokio::spawn(collab.clone().run(realtime.stop.clone()));
+        let sandbox = Arc::new(
+            Sandbox::new(sandbox_config(settings))
+                .await
+                .context("configuring the code sandbox")?,
+        );
+        let jobs = JobsSetup {
+            registry: kinds::registry(sandbox.clone(), store.clone()),
+            config: jobs_config(settings, role),
+            sandbox,
+        };
         let state = AppState::new(
             config,
-            store.clone(),
-            clock,
-            auth_limiter,
-            redis,
-            realtime,
-            collab,
+            Services {
+                store: store.clone(),
+                clock,
+                auth_limiter,
+                redis,
+                realtime,
+                collab,
+                jobs,
+            },
         )?;
         tandem_api::realtime::start(&state, departures);
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("binding {}", settings.listen))?;
+        let jobs_stop = CancellationToken::new();
+        let database_url = settings.database_url().expose_secret().to_owned();
+        let jobs_tasks = state.jobs.start(Some(database_url), &jobs_stop);
+        let listener = match role {
+            Role::Server => Some(
+                TcpListener::bind(settings.listen)
+                    .await
+                    .with_context(|| format!("binding {}", settings.listen))?,
+            ),
+            Role::Worker => None,
+        };
         Ok(Self {
             listener,
-            events: state.events.clone(),
             realtime_stop: state.realtime.stop.clone(),
-            router: tandem_api::router(state),
+            router: tandem_api::router(state.clone()),
+            state,
             store,
+            jobs_stop,
+            jobs_tasks,
             shutdown_timeout: settings.shutdown_timeout,
         })
     }
 
     /// The domain events of committed changes (the realtime gateway listens here).
     pub fn events(&self) -> &EventPublisher {
-        &self.events
+        &self.state.events
+    }
+
+    /// The application state (tests reach the job worker through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The address actually bound (the real port when 0 was asked for).
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
-        Ok(self.listener.local_addr()?)
+        let listener = self.listener.as_ref().context("a worker does not listen")?;
+        Ok(listener.local_addr()?)
     }
 
     /// Serves until `shutdown` completes, then stops accepting, gives in-flight requests
@@ -151,19 +209,28 @@ impl Application {
             realtime_stop.cancel();
             signal.cancel();
         });
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let drained = stop.clone();
-        let serve = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { drained.cancelled().await });
-        let deadline = async {
+        if let Some(listener) = self.listener {
+            let app = self
+                .router
+                .into_make_service_with_connect_info::<SocketAddr>();
+            let drained = stop.clone();
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { drained.cancelled().await });
+            let deadline = async {
+                stop.cancelled().await;
+                tokio::time::sleep(self.shutdown_timeout).await;
+            };
+            tokio::select! {
+                result = serve => result.context("serving HTTP")?,
+                () = deadline => tracing::warn!("shutdown timeout reached; dropping unfinished requests"),
+            }
+        } else {
             stop.cancelled().await;
-            tokio::time::sleep(self.shutdown_timeout).await;
-        };
-        tokio::select! {
-            result = serve => result.context("serving HTTP")?,
-            () = deadline => tracing::warn!("shutdown timeout reached; dropping unfinished requests"),
+        }
+        // Running jobs get their grace, then go back to the queue.
+        self.jobs_stop.cancel();
+        for task in self.jobs_tasks {
+            let _ = task.await;
         }
         self.store.close().await;
         tracing::info!("stopped");
@@ -219,6 +286,42 @@ async fn realtime(
         stop: CancellationToken::new(),
     };
     Ok((realtime, departures))
+}
+
+/// Where and with how much code runs.
+fn sandbox_config(settings: &Settings) -> SandboxConfig {
+    let mut config = SandboxConfig {
+        python: settings.sandbox_python.clone(),
+        node: settings.sandbox_node.clone(),
+        bash: settings.sandbox_bash.clone(),
+        ..SandboxConfig::default()
+    };
+    config.max.wall_ms = settings.sandbox_max_wall_ms;
+    config.max.memory_mb = settings.sandbox_max_memory_mb;
+    if let Some(init) = &settings.sandbox_init {
+        config.init = InitProgram {
+            path: init.clone(),
+            args: vec!["__sandbox-init".into()],
+        };
+    }
+    config
+}
+
+fn jobs_config(settings: &Settings, role: Role) -> JobsConfig {
+    JobsConfig {
+        concurrency: match (role, settings.jobs_concurrency) {
+            // A worker that runs nothing would be pointless.
+            (Role::Worker, 0) => 1,
+            (_, n) => n,
+        },
+        lease: settings.jobs_lease,
+        heartbeat: settings.jobs_heartbeat,
+        poll: settings.jobs_poll,
+        reap_every: settings.jobs_reap_every,
+        retention: settings.jobs_retention,
+        shutdown_grace: settings.shutdown_timeout,
+        ..JobsConfig::default()
+    }
 }
 
 async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {

@@ -5,10 +5,13 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
+
+use tandem_store::QueueStats;
 
 use crate::state::AppState;
 
@@ -21,6 +24,9 @@ pub struct Metrics {
     latency: HistogramVec,
     in_flight: IntGaugeVec,
     realtime_connections: IntGauge,
+    jobs: IntGaugeVec,
+    jobs_oldest_runnable_seconds: Gauge,
+    jobs_expired_leases: IntGauge,
 }
 
 impl Metrics {
@@ -52,6 +58,21 @@ impl Metrics {
             "tandem_realtime_connections",
             "Authenticated realtime sockets open on this node",
         )?;
+        let jobs = IntGaugeVec::new(
+            Opts::new("tandem_jobs", "Jobs in the queue, by state (all nodes)"),
+            &["state"],
+        )?;
+        let jobs_oldest_runnable_seconds = Gauge::new(
+            "tandem_jobs_oldest_runnable_age_seconds",
+            "How long the longest-waiting runnable job has waited (0 if none)",
+        )?;
+        let jobs_expired_leases = IntGauge::new(
+            "tandem_jobs_expired_leases",
+            "Running jobs whose lease ran out and that the reaper has not taken back yet",
+        )?;
+        registry.register(Box::new(jobs.clone()))?;
+        registry.register(Box::new(jobs_oldest_runnable_seconds.clone()))?;
+        registry.register(Box::new(jobs_expired_leases.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(realtime_connections.clone()))?;
         // Resident memory, CPU time and open descriptors of this process, as
@@ -68,7 +89,25 @@ impl Metrics {
             latency,
             in_flight,
             realtime_connections,
+            jobs,
+            jobs_oldest_runnable_seconds,
+            jobs_expired_leases,
         })
+    }
+
+    /// Sets the queue gauges from a fresh reading of the queue.
+    pub fn record_queue(&self, stats: &QueueStats, now: DateTime<Utc>) {
+        for (state, count) in &stats.by_state {
+            self.jobs
+                .with_label_values(&[state.as_str()])
+                .set(i64::try_from(*count).unwrap_or(i64::MAX));
+        }
+        let waited = stats.oldest_runnable.map_or(0.0, |at| {
+            (now - at).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        self.jobs_oldest_runnable_seconds.set(waited);
+        self.jobs_expired_leases
+            .set(i64::try_from(stats.expired_leases).unwrap_or(i64::MAX));
     }
 
     /// Counts one open realtime socket for as long as the returned guard lives.

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::projects::router())
         .merge(crate::realtime::router())
         .merge(crate::files::router())
+        .merge(crate::jobs::router())
         .merge(ops::router())
         .split_for_parts();
     openapi::add_common_errors(&mut openapi);

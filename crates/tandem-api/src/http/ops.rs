@@ -73,6 +73,16 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, ApiJson<Healt
     };
     checks.insert("redis", redis);
     let ready = checks.values().all(|v| v == "ok" || v == "not_configured");
+    // Reported, not required: without isolation the server still serves everything but
+    // code execution, which it refuses.
+    let isolation = state.sandbox.isolation();
+    checks.insert(
+        "sandbox",
+        match &isolation.detail {
+            Some(detail) => format!("{} ({detail})", isolation.level()),
+            None => isolation.level().to_owned(),
+        },
+    );
     let (status, word) = if ready {
         (StatusCode::OK, "ready")
     } else {
@@ -91,6 +101,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, ApiJson<Healt
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let now = state.clock.now();
+    match state.store.queue_stats(now).await {
+        Ok(stats) => state.metrics.record_queue(&stats, now),
+        Err(error) => tracing::warn!(error = %error, "metrics: reading queue statistics failed"),
+    }
     let text = state.metrics.render()?;
     Ok((
         [(

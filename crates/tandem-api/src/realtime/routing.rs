@@ -72,11 +72,11 @@ async fn route(state: &AppState, published: &Published) -> anyhow::Result<()> {
     let tagged = serde_json::to_value(&published.event)?;
     let name = tagged["type"].as_str().unwrap_or_default().to_owned();
     let data = tagged.get("data").cloned().unwrap_or(Value::Null);
-    let actor = published.actor.to_string();
+    let actor = published.actor.map(|actor| actor.to_string());
     let now = state.clock.now();
     for channel in channels(&published.event) {
         let topic = channel.to_string();
-        let template = durable_event(&topic, &name, &data, Some(&actor), now);
+        let template = durable_event(&topic, &name, &data, actor.as_deref(), now);
         let recorded = state
             .realtime
             .history
@@ -114,6 +114,11 @@ fn channels(event: &DomainEvent) -> Vec<Channel> {
         }
         DomainEvent::OwnershipTransferred { from, to, .. } => {
             channels.extend([Channel::User(*from), Channel::User(*to)]);
+        }
+        DomainEvent::JobCreated(job)
+        | DomainEvent::JobUpdated(job)
+        | DomainEvent::JobProgress(job) => {
+            channels.extend(job.created_by.map(Channel::User));
         }
         _ => {}
     }

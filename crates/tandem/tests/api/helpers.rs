@@ -66,6 +66,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         ),
         log_format: LogFormat::Pretty,
         auth_rate_limit_per_minute: 1_000,
+        // The test binary is not `tandem`: the sandbox supervisor is the real binary.
+        sandbox_init: Some(env!("CARGO_BIN_EXE_tandem").into()),
+        jobs_poll: std::time::Duration::from_millis(100),
         ..Settings::default()
     };
     configure(&mut settings);

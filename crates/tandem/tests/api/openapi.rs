@@ -75,6 +75,12 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ),
     // Authenticated inside the socket, like the realtime one.
     ("/api/v1/collab/{file_id}", "get", false),
+    ("/api/v1/projects/{project_id}/jobs", "get", true),
+    ("/api/v1/projects/{project_id}/jobs", "post", true),
+    ("/api/v1/jobs/{job_id}", "get", true),
+    ("/api/v1/jobs/{job_id}/cancel", "post", true),
+    ("/api/v1/jobs/{job_id}/retry", "post", true),
+    ("/api/v1/jobs/{job_id}/artifacts/{name}", "get", true),
     ("/healthz", "get", false),
     ("/readyz", "get", false),
     ("/metrics", "get", false),
