@@ -13,6 +13,7 @@ pub struct Fixture {
     pub email: String,
     pub token: String,
     pub refresh_token: String,
+    pub project: String,
     pub workspace: String,
 }
 
@@ -60,6 +61,7 @@ impl Fixture {
             email,
             token,
             refresh_token,
+            project,
             workspace: text(&workspace, "id")?,
         })
     }

@@ -11,6 +11,9 @@
 //!   as a burst or at `--rate`; deliveries per second and delivery latency.
 //! - `churn`: connect, subscribe, disconnect in a loop at a fixed concurrency.
 //! - `rest`: `GET /auth/me` and `GET /projects` at a fixed concurrency.
+//! - `jobs`: no-op jobs end to end (`--count`, `--concurrency` submitters, `--workers`);
+//!   jobs per second and enqueue-to-start latency.
+//! - `sandbox`: the time the code sandbox adds to Python's `print(1)` (`--samples`).
 //! - `yjs-fanout`, `yjs-throughput`, `yjs-memory`, `yjs-join`: the y-websocket protocol
 //!   against Tandem or, with `--peer`, the y-websocket reference server or Hocuspocus
 //!   (started by `bench/peers/run`); see the `yjs` module.
@@ -20,6 +23,7 @@ mod churn;
 mod connections;
 mod fanout;
 mod fixture;
+mod jobs;
 mod rest;
 mod sockets;
 mod stats;
@@ -82,6 +86,9 @@ struct Args {
     /// `fanout`, `yjs-fanout`: events per second (0: as fast as possible).
     #[arg(long, default_value_t = 0)]
     rate: u32,
+    /// `jobs`: jobs the server runs at once (its `jobs_concurrency`).
+    #[arg(long, default_value_t = 32)]
+    workers: usize,
     /// `yjs-*`: the server to drive: this run's Tandem, or a peer at `--peer-url`.
     #[arg(long, value_enum, default_value = "tandem")]
     peer: yjs::Kind,
@@ -118,6 +125,8 @@ enum Scenario {
     Fanout,
     Churn,
     Rest,
+    Jobs,
+    Sandbox,
     YjsFanout,
     YjsThroughput,
     YjsMemory,
@@ -133,9 +142,27 @@ impl Scenario {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // A server started in this process runs code through this binary, re-run as the
+    // sandbox's supervisor before any thread exists.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "__sandbox-init")
+    {
+        tandem_sandbox::init_main();
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(bench())
+}
+
+async fn bench() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Scenario::Sandbox = args.scenario {
+        println!("{}", jobs::sandbox(args.spawn.clone(), args.samples).await?);
+        return Ok(());
+    }
     // Every socket is a descriptor; take all the process may have.
     rlimit::increase_nofile_limit(u64::MAX)?;
     if args.scenario.is_yjs() && args.peer != yjs::Kind::Tandem {
@@ -156,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
         spawn: args.spawn.clone(),
         database_url: args.database_url.clone(),
         redis_url: args.redis_url.clone(),
+        jobs_concurrency: args.workers,
     })
     .await?;
     let fixture = Fixture::create(&target.base).await?;
@@ -182,6 +210,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Scenario::Churn => churn::run(&fixture, args.concurrency, duration).await,
         Scenario::Rest => rest::run(&fixture, args.concurrency, duration).await,
+        Scenario::Jobs => {
+            let options = jobs::Options {
+                count: args.count,
+                concurrency: args.concurrency,
+            };
+            jobs::run(&fixture, options).await
+        }
         _ => {
             let peer = yjs::Peer {
                 kind: yjs::Kind::Tandem,

@@ -8,6 +8,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
@@ -36,7 +37,13 @@ pub async fn open(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<Socket>
     }
     let stream = socket.connect(server).await?;
     stream.set_nodelay(true)?;
-    let (socket, _) = tokio_tungstenite::client_async(url, stream).await?;
+    // Browsers take a message of any size; tungstenite's 16 MiB default would fail a
+    // client joining a large document sent whole (as the peers send it).
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(1 << 30))
+        .max_frame_size(Some(1 << 30));
+    let (socket, _) =
+        tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
     Ok(socket)
 }
 

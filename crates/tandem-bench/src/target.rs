@@ -16,6 +16,8 @@ pub struct TargetArgs {
     pub spawn: Option<PathBuf>,
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
+    /// Jobs the server runs at once.
+    pub jobs_concurrency: usize,
 }
 
 /// A server to measure, with its base URL (`http://host:port`).
@@ -59,6 +61,7 @@ impl Target {
                 .args(["serve", "--listen", "127.0.0.1:0"])
                 .envs(LIMITS)
                 .env("TANDEM_DATA_DIR", data_dir.path())
+                .env("TANDEM_JOBS_CONCURRENCY", args.jobs_concurrency.to_string())
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::piped())
                 .kill_on_drop(true);
@@ -100,6 +103,7 @@ impl Target {
             auth_rate_limit_per_minute: 1_000_000,
             realtime_publishes_per_second: 1_000_000,
             realtime_outbox_bytes: 64 * 1024 * 1024,
+            jobs_concurrency: args.jobs_concurrency,
             ..Settings::default()
         };
         let app = Application::build(&settings).await?;

@@ -4,6 +4,7 @@
 //! retries with full-jitter backoff, idempotent submission, and the job kinds
 //! (`code_execution`, `data_processing`, `report`, `noop`). Design: `docs/JOBS.md`.
 
+mod batch;
 mod config;
 mod events;
 mod handler;
@@ -15,11 +16,12 @@ mod worker;
 
 use std::sync::Arc;
 
-use tandem_domain::Clock;
-use tandem_store::Store;
+use tandem_domain::{Clock, Job, JobId, LeaseToken, NewJob};
+use tandem_store::{Enqueued, Finish, Store, StoreError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use batch::Batcher;
 pub use config::JobsConfig;
 pub use events::{JobEvent, JobEvents, NoEvents};
 pub use handler::{Fault, JobContext, JobHandler, Output, Registry};
@@ -45,6 +47,7 @@ impl Jobs {
     ) -> Self {
         let signals = Signals::new();
         let queue = Queue {
+            enqueues: enqueue_batcher(Arc::clone(&store)),
             store: Arc::clone(&store),
             clock: Arc::clone(&clock),
             registry: registry.clone(),
@@ -52,6 +55,7 @@ impl Jobs {
             events: Arc::clone(&events),
         };
         let worker = Arc::new(Worker {
+            finishes: finish_batcher(Arc::clone(&store), Arc::clone(&clock)),
             store,
             clock,
             registry,
@@ -86,4 +90,50 @@ impl Jobs {
     pub fn worker(&self) -> &Arc<Worker> {
         &self.worker
     }
+}
+
+/// Submissions, committed in groups. A batch that fails as a whole is retried one job at
+/// a time, so each submitter hears its own outcome.
+fn enqueue_batcher(
+    store: Arc<dyn Store>,
+) -> Batcher<(NewJob, String), Result<Enqueued, StoreError>> {
+    Batcher::start(move |jobs: Vec<(NewJob, String)>| {
+        let store = Arc::clone(&store);
+        async move {
+            match store.enqueue_jobs(&jobs).await {
+                Ok(outcomes) => outcomes,
+                Err(error) => {
+                    tracing::warn!(error = %error, jobs = jobs.len(), "a batch of submissions failed; storing them one by one");
+                    let mut outcomes = Vec::with_capacity(jobs.len());
+                    for (job, digest) in &jobs {
+                        outcomes.push(store.enqueue_job(job, digest).await);
+                    }
+                    outcomes
+                }
+            }
+        }
+    })
+}
+
+/// Attempt endings, committed in groups, the same way.
+fn finish_batcher(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Batcher<(JobId, LeaseToken, Finish), Result<Option<Job>, StoreError>> {
+    Batcher::start(move |attempts: Vec<(JobId, LeaseToken, Finish)>| {
+        let (store, now) = (Arc::clone(&store), clock.now());
+        async move {
+            match store.finish_jobs(attempts.clone(), now).await {
+                Ok(jobs) => jobs.into_iter().map(Ok).collect(),
+                Err(error) => {
+                    tracing::warn!(error = %error, "a batch of job endings failed; storing them one by one");
+                    let mut outcomes = Vec::with_capacity(attempts.len());
+                    for (id, token, finish) in attempts {
+                        outcomes.push(store.finish_job(id, token, finish, now).await);
+                    }
+                    outcomes
+                }
+            }
+        }
+    })
 }

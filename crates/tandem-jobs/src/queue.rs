@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use tandem_domain::{Clock, FieldError, Job, JobId, JobKind, JobState, NewJob, ProjectId, UserId};
 use tandem_store::{Enqueued, Store, StoreError};
 
+use crate::batch::Batcher;
 use crate::events::{JobEvent, JobEvents};
 use crate::handler::Registry;
 use crate::signals::Signals;
@@ -50,6 +51,8 @@ pub enum SubmitError {
 /// Submits and steers jobs.
 #[derive(Debug, Clone)]
 pub struct Queue {
+    /// Submissions go to the database in groups.
+    pub(crate) enqueues: Batcher<(NewJob, String), Result<Enqueued, StoreError>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) registry: Registry,
@@ -69,19 +72,19 @@ impl Queue {
         let now = self.clock.now();
         let new = self.check(submission, now)?;
         let digest = digest(&new);
-        let enqueued =
-            self.store
-                .enqueue_job(&new, &digest)
-                .await
-                .map_err(|error| match error {
-                    StoreError::Conflict("jobs.idempotency_key") => {
-                        SubmitError::IdempotencyKeyMismatch
-                    }
-                    other => SubmitError::Store(other),
-                })?;
+        let created_by = new.created_by;
+        let enqueued = self
+            .enqueues
+            .submit((new, digest))
+            .await
+            .unwrap_or_else(|| Err(StoreError::Config("the job queue has stopped".into())))
+            .map_err(|error| match error {
+                StoreError::Conflict("jobs.idempotency_key") => SubmitError::IdempotencyKeyMismatch,
+                other => SubmitError::Store(other),
+            })?;
         if let Enqueued::Created(job) = &enqueued {
             self.events
-                .publish(Some(new.created_by), JobEvent::Created(job.clone()));
+                .publish(Some(created_by), JobEvent::Created(job.clone()));
             self.signals.wake();
         }
         Ok(enqueued)

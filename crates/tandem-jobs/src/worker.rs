@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use serde_json::Value;
-use tandem_domain::{Clock, JobId, LeaseToken, backoff};
-use tandem_store::{Claimed, Finish, Store};
+use tandem_domain::{Clock, Job, JobId, LeaseToken, backoff};
+use tandem_store::{Claimed, Finish, Store, StoreError};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::batch::Batcher;
 use crate::config::JobsConfig;
 use crate::events::{JobEvent, JobEvents};
 use crate::handler::{Fault, JobContext, Output, Registry};
@@ -29,6 +30,8 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 /// Runs jobs; one per process, with `config.concurrency` attempts at once.
 #[derive(Debug)]
 pub struct Worker {
+    /// Attempt endings go to the database in groups.
+    pub(crate) finishes: Batcher<(JobId, LeaseToken, Finish), Result<Option<Job>, StoreError>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) registry: Registry,
@@ -169,7 +172,12 @@ impl Worker {
                 return;
             }
         };
-        match self.store.finish_job(id, token, finish, now).await {
+        let recorded = self
+            .finishes
+            .submit((id, token, finish))
+            .await
+            .unwrap_or_else(|| Err(StoreError::Config("the job queue has stopped".into())));
+        match recorded {
             Ok(Some(job)) => {
                 if job.state.is_finished() {
                     tracing::info!(job.id = %id, job.state = job.state.as_str(), "job finished");

@@ -98,9 +98,14 @@ pub async fn join_storm(
     let updates = megabytes * 16;
     let piece = "y".repeat(64 * 1024 - 1) + "\n";
     let writing = Instant::now();
-    for _ in 0..updates {
-        writer_socket.send_update(&writer.append(&piece)).await?;
-    }
+    // Write while the observer reads: a server slow to take 20 MiB must not see the
+    // observer go silent (Hocuspocus closes a client that misses its pings for 30 s).
+    let write = tokio::spawn(async move {
+        for _ in 0..updates {
+            writer_socket.send_update(&writer.append(&piece)).await?;
+        }
+        anyhow::Ok(writer_socket)
+    });
     let mut relayed = 0;
     while relayed < updates {
         if observer.recv().await?.0 == Received::Update {
@@ -108,7 +113,7 @@ pub async fn join_storm(
         }
     }
     let write_seconds = writing.elapsed().as_secs_f64();
-    drop(writer_socket);
+    drop(write.await??);
     let observer = observer.into_sender();
 
     let rss_before = server.rss_bytes().await.ok();

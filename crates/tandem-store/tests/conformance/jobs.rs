@@ -599,3 +599,57 @@ async fn jobs_list_newest_first_with_filters_and_a_cursor() {
     assert_eq!(stats.by_state.len(), JobState::ALL.len());
     assert!(stats.oldest_runnable.is_some());
 }
+
+#[tokio::test]
+async fn a_batch_gives_each_job_its_own_outcome_in_one_transaction() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let mut keyed = f.new_job(&project, &ada, "noop");
+    keyed.idempotency_key = Some("k".into());
+    let first = f.enqueue(&keyed).await;
+    let mut repeat = f.new_job(&project, &ada, "noop");
+    repeat.idempotency_key = Some("k".into());
+    let mut orphan = f.new_job(&project, &ada, "noop");
+    orphan.project_id = tandem_domain::ProjectId::new(f.now());
+    let fresh = f.new_job(&project, &ada, "noop");
+    let batch = vec![
+        (repeat.clone(), "digest".to_owned()),
+        (orphan, "digest".to_owned()),
+        (fresh.clone(), "digest".to_owned()),
+        (repeat, "other".to_owned()),
+    ];
+    let outcomes = f.store.enqueue_jobs(&batch).await.unwrap();
+    assert!(matches!(&outcomes[0], Ok(Enqueued::Existing(job)) if job.id == first.id));
+    assert!(matches!(&outcomes[1], Err(StoreError::NotFound)));
+    assert!(matches!(&outcomes[2], Ok(Enqueued::Created(job)) if job.id == fresh.id));
+    assert!(matches!(
+        &outcomes[3],
+        Err(StoreError::Conflict("jobs.idempotency_key"))
+    ));
+
+    let claims = f.store.claim_jobs(10, LEASE, f.now()).await.unwrap();
+    assert_eq!(claims.len(), 2);
+    let stale = tandem_domain::LeaseToken(uuid::Uuid::nil());
+    let done = Finish::Succeeded {
+        result: json!({"ok": true}),
+        artifacts: vec![],
+    };
+    let finished = f
+        .store
+        .finish_jobs(
+            vec![
+                (claims[0].job.id, claims[0].token, done.clone()),
+                (claims[1].job.id, stale, done),
+            ],
+            f.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        finished[0].as_ref().map(|j| j.state),
+        Some(JobState::Succeeded)
+    );
+    assert_eq!(finished[1], None, "a stale token writes nothing");
+    let untouched = f.store.job_by_id(claims[1].job.id).await.unwrap().unwrap();
+    assert_eq!(untouched.state, JobState::Running);
+}
