@@ -99,7 +99,13 @@ impl Worker {
             tokio::select! {
                 () = stop.cancelled() => {}
                 () = self.signals.woken(), if running.len() < concurrency && failures == 0 => {}
-                Some(_) = running.join_next(), if !running.is_empty() => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {
+                    // Attempts end in batches (their endings commit together): collect
+                    // every one that ended, so the next claim fills all their slots at
+                    // once instead of one claim per ended job.
+                    tokio::task::yield_now().await;
+                    while running.try_join_next().is_some() {}
+                }
                 () = tokio::time::sleep(pause) => {}
             }
         }
