@@ -187,3 +187,56 @@ async fn enqueue_to_start_takes_milliseconds_not_a_poll_interval() {
         "woken, not polled"
     );
 }
+
+#[tokio::test]
+async fn a_worker_that_loses_its_lease_kills_the_program_and_writes_nothing() {
+    // One slot, a slow heartbeat and a quick reaper: once the lease is taken back, the
+    // worker hears it at its next renewal and must give the slot up by killing the run.
+    let app = spawn_app_with(|s| {
+        s.jobs_concurrency = 1;
+        s.jobs_lease = Duration::from_secs(10);
+        s.jobs_heartbeat = Duration::from_secs(2);
+        s.jobs_reap_every = Duration::from_millis(100);
+    })
+    .await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let token = &cast.editor.access_token;
+    let body = json!({"kind": "code_execution", "payload": {"language": "bash",
+        "code": "echo attempt; sleep 40", "timeout_ms": 60000}});
+    let (_, job) = app.submit_job(&scene.project, token, body).await;
+    let id = job["id"].as_str().unwrap();
+    app.job_until(id, token, |j| j["state"] == "running").await;
+
+    // The server's time jumps past the lease: the reaper takes the job back.
+    app.clock.advance(chrono::Duration::seconds(60));
+    let lost_at = tokio::time::Instant::now();
+    let second = app
+        .job_until(id, token, |j| j["attempt"] == 2 && j["state"] == "running")
+        .await;
+    // The only slot was freed: the first run was stopped, not left to finish its 40 s.
+    assert!(lost_at.elapsed() < Duration::from_secs(15), "{second}");
+    assert!(
+        second["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lease expired")
+    );
+    assert_eq!(
+        second["result"],
+        Value::Null,
+        "the stale attempt recorded nothing"
+    );
+
+    let cancel = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/jobs/{id}/cancel"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(cancel.status(), reqwest::StatusCode::OK);
+    let done = app.finished_job(id, token).await;
+    assert_eq!(done["state"], "cancelled");
+}
