@@ -129,3 +129,72 @@ pub trait DocumentStore: Send + Sync {
     /// A version's document state; `None` if there is no such version.
     async fn version_state(&self, id: VersionId) -> Result<Option<Vec<u8>>, StoreError>;
 }
+
+/// How many updates of a batch each file gets, files in first-seen order.
+pub(crate) fn counts_by_file(updates: &[(FileId, &[u8])]) -> Vec<(FileId, u64)> {
+    let mut counts: Vec<(FileId, u64)> = Vec::new();
+    for (file, _) in updates {
+        match counts.iter_mut().find(|(f, _)| f == file) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((*file, 1)),
+        }
+    }
+    counts
+}
+
+/// Each update's seq, given each file's newest seq after the batch was counted in
+/// (`None` for a file that does not exist): a file's updates take the seqs up to its
+/// newest, in the order given.
+pub(crate) fn seqs_of_batch(
+    updates: &[(FileId, &[u8])],
+    counts: &[(FileId, u64)],
+    newest: impl Fn(FileId) -> Option<u64>,
+) -> Vec<Option<u64>> {
+    let mut next: Vec<(FileId, Option<u64>)> = counts
+        .iter()
+        .map(|(file, n)| (*file, newest(*file).map(|last| last + 1 - n)))
+        .collect();
+    updates
+        .iter()
+        .map(|(file, _)| {
+            let slot = next.iter_mut().find(|(f, _)| f == file)?;
+            let seq = slot.1?;
+            slot.1 = Some(seq + 1);
+            Some(seq)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    #[test]
+    fn a_batch_numbers_each_files_updates_in_order() {
+        let (a, b, gone) = (
+            FileId::new(Utc::now()),
+            FileId::new(Utc::now()),
+            FileId::new(Utc::now()),
+        );
+        let batch: Vec<(FileId, &[u8])> =
+            vec![(a, b"1"), (b, b"2"), (a, b"3"), (gone, b"4"), (a, b"5")];
+        let counts = counts_by_file(&batch);
+        assert_eq!(counts, [(a, 3), (b, 1), (gone, 1)]);
+        // a had 7 updates before (now 10), b had none (now 1), `gone` does not exist.
+        let newest = |f| {
+            if f == a {
+                Some(10)
+            } else if f == b {
+                Some(1)
+            } else {
+                None
+            }
+        };
+        assert_eq!(
+            seqs_of_batch(&batch, &counts, newest),
+            [Some(8), Some(1), Some(9), None, Some(10)]
+        );
+    }
+}

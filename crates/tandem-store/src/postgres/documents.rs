@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::projects::insert_audit;
 use super::{PgStore, micros};
 use crate::audit::entry;
+use crate::files::{counts_by_file, seqs_of_batch};
 use crate::{DocumentStore, StoreError, StoredDocument};
 
 /// A `file_versions` row without its state.
@@ -72,36 +73,60 @@ impl DocumentStore for PgStore {
         updates: &[(FileId, &[u8])],
         at: DateTime<Utc>,
     ) -> Result<Vec<Option<u64>>, StoreError> {
-        // Lock files in id order (keeping each file's updates in the order given), so
-        // two nodes' batches over the same files cannot deadlock.
-        let mut order: Vec<usize> = (0..updates.len()).collect();
-        order.sort_by_key(|&i| updates[i].0);
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Three statements per batch whatever its size, the batch passed as arrays.
         let at = micros(at);
-        let mut seqs = vec![None; updates.len()];
+        let counts = counts_by_file(updates);
+        let files: Vec<Uuid> = counts.iter().map(|(file, _)| file.0).collect();
+        let ns: Vec<i64> = counts.iter().map(|(_, n)| as_i64(*n)).collect();
         let mut tx = self.pool.begin().await?;
-        for i in order {
-            let (file, update) = updates[i];
-            let next: Option<i64> = sqlx::query_scalar(
-                "UPDATE files SET last_update_seq = last_update_seq + 1, \
-                 updated_at = GREATEST(updated_at, $2) WHERE id = $1 RETURNING last_update_seq",
-            )
-            .bind(file.0)
-            .bind(at)
-            .fetch_optional(&mut *tx)
+        // Lock the files in id order first: two nodes' batches over the same files then
+        // take their locks in the same order and cannot deadlock.
+        sqlx::query("SELECT 1 FROM files WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(&files)
+            .execute(&mut *tx)
             .await?;
-            if let Some(next) = next {
-                sqlx::query(
-                    "INSERT INTO document_updates (file_id, seq, data, created_at) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(file.0)
-                .bind(next)
-                .bind(update)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+        let newest: Vec<(Uuid, i64)> = sqlx::query_as(
+            "UPDATE files SET last_update_seq = files.last_update_seq + c.n, \
+             updated_at = GREATEST(files.updated_at, $3) \
+             FROM UNNEST($1::uuid[], $2::bigint[]) AS c(id, n) \
+             WHERE files.id = c.id RETURNING files.id, files.last_update_seq",
+        )
+        .bind(&files)
+        .bind(&ns)
+        .bind(at)
+        .fetch_all(&mut *tx)
+        .await?;
+        let seqs = seqs_of_batch(updates, &counts, |file| {
+            newest
+                .iter()
+                .find(|(f, _)| *f == file.0)
+                .map(|(_, last)| seq(*last))
+        });
+        let mut ids = Vec::new();
+        let mut numbers = Vec::new();
+        let mut data = Vec::new();
+        for ((file, update), seq) in updates.iter().zip(&seqs) {
+            if let Some(seq) = seq {
+                ids.push(file.0);
+                numbers.push(as_i64(*seq));
+                data.push(update.to_vec());
             }
-            seqs[i] = next.map(seq);
+        }
+        if !ids.is_empty() {
+            sqlx::query(
+                "INSERT INTO document_updates (file_id, seq, data, created_at) \
+                 SELECT u.f, u.s, u.d, $4 FROM UNNEST($1::uuid[], $2::bigint[], $3::bytea[]) \
+                 AS u(f, s, d)",
+            )
+            .bind(&ids)
+            .bind(&numbers)
+            .bind(&data)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(seqs)

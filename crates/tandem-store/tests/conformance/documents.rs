@@ -267,3 +267,26 @@ async fn versions_list_newest_first_and_keep_their_state() {
         Err(StoreError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn a_batch_of_updates_numbers_each_files_own_in_order_and_skips_missing_files() {
+    let f = Fixture::new().await;
+    let (ada, _, workspace) = f.desk().await;
+    let a = f.file(&workspace, &ada, "a.txt", Some(b"a0")).await;
+    let b = f.file(&workspace, &ada, "b.txt", None).await;
+    let missing = FileId::new(f.now());
+    let batch: Vec<(FileId, &[u8])> =
+        vec![(a.id, b"a1"), (b.id, b"b1"), (missing, b"x"), (a.id, b"a2")];
+    let seqs = f.store.append_updates(&batch, f.now()).await.unwrap();
+    assert_eq!(seqs, [Some(2), Some(1), None, Some(3)]);
+    let stored = f.store.load_document(a.id).await.unwrap();
+    let updates: Vec<(u64, &[u8])> = stored
+        .updates
+        .iter()
+        .map(|(seq, data)| (*seq, data.as_slice()))
+        .collect();
+    assert_eq!(updates, [(1, b"a0".as_slice()), (2, b"a1"), (3, b"a2")]);
+    let stored = f.store.load_document(b.id).await.unwrap();
+    assert_eq!(stored.updates, [(1, b"b1".to_vec())]);
+    assert_eq!(f.store.append_updates(&[], f.now()).await.unwrap(), []);
+}
