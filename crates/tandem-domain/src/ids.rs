@@ -81,6 +81,18 @@ id_type!(
     /// Identifies a background job.
     JobId
 );
+id_type!(
+    /// Identifies a chat room.
+    RoomId
+);
+id_type!(
+    /// Identifies a chat message.
+    MessageId
+);
+id_type!(
+    /// Identifies an invite token of a private room.
+    RoomInviteId
+);
 
 #[cfg(test)]
 mod tests {

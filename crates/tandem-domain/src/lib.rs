@@ -6,6 +6,7 @@
 
 mod account;
 mod audit;
+mod chat;
 mod clock;
 mod events;
 mod file;
@@ -18,11 +19,16 @@ mod validation;
 
 pub use account::{DisplayName, Email, NewPassword, User};
 pub use audit::{AuditContext, AuditEntry, AuditFilter};
+pub use chat::{
+    Emoji, Mention, Message, MessageBody, NewMessage, Room, RoomMember, Topic, Visibility,
+    parse_client_id,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::DomainEvent;
 pub use file::{File, FilePath, FileVersion, VersionKind};
 pub use ids::{
-    AuditId, FileId, InvitationId, JobId, ProjectId, SessionId, UserId, VersionId, WorkspaceId,
+    AuditId, FileId, InvitationId, JobId, MessageId, ProjectId, RoomId, RoomInviteId, SessionId,
+    UserId, VersionId, WorkspaceId,
 };
 pub use job::{Job, JobError, JobKind, JobState, JobStatus, LeaseToken, NewJob, backoff};
 pub use project::{

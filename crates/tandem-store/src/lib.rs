@@ -5,6 +5,7 @@
 //! suite, not either implementation, is the contract.
 
 mod audit;
+mod chat;
 mod error;
 mod files;
 mod jobs;
@@ -18,6 +19,7 @@ mod traits;
 
 use std::sync::Arc;
 
+pub use chat::{ChatStore, HistoryPage, Posted, RoomListing};
 pub use error::StoreError;
 pub use files::{DocumentStore, FileStore, StoredDocument};
 pub use jobs::{Artifact, Claimed, Enqueued, Finish, JobFilter, JobStore, QueueStats};

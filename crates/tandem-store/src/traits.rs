@@ -7,8 +7,8 @@ use tandem_domain::{
 };
 
 use crate::{
-    AuditStore, DocumentStore, FileStore, InvitationStore, JobStore, MemberStore, PresenceStore,
-    ProjectStore, StoreError, WorkspaceStore,
+    AuditStore, ChatStore, DocumentStore, FileStore, InvitationStore, JobStore, MemberStore,
+    PresenceStore, ProjectStore, StoreError, WorkspaceStore,
 };
 
 /// Accounts.
@@ -86,6 +86,7 @@ pub trait Store:
     + FileStore
     + DocumentStore
     + JobStore
+    + ChatStore
     + std::fmt::Debug
 {
     /// Applies the embedded migrations that have not run yet.

@@ -1,6 +1,7 @@
 //! The PostgreSQL implementation of every store trait: the connection pool and the
 //! schema migrations. Ids are `UUID` and times `TIMESTAMPTZ`, decoded by sqlx directly.
 
+mod chat;
 mod documents;
 mod files;
 mod invitations;

@@ -8,6 +8,7 @@
 //! SQL rely on.
 
 mod audit_log;
+mod chat;
 mod documents;
 mod files;
 mod invitations;

@@ -7,6 +7,7 @@
 
 mod acceptance;
 mod audit;
+mod chat;
 mod documents;
 mod files;
 mod invitations;
