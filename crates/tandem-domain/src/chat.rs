@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Email, FieldError, MessageId, Name, ProjectId, RoomId, UserId};
+use crate::{Email, FieldError, MessageId, Name, ProjectId, RoomId, RoomInviteId, UserId};
 
 /// Who may join a room: every project member (`public`), or only invited ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -213,6 +213,36 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     pub mentions: Vec<UserId>,
     pub created_at: DateTime<Utc>,
+}
+
+/// One emoji on a message, with who put it there (in the order they did).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reaction {
+    pub emoji: Emoji,
+    pub users: Vec<UserId>,
+}
+
+/// An invite token into a private room; the token itself is only ever stored hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomInvite {
+    pub id: RoomInviteId,
+    pub room_id: RoomId,
+    pub created_by: Option<UserId>,
+    /// `None`: any number of uses until it expires or is revoked.
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why an invite token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteRefusal {
+    Unknown,
+    Revoked,
+    Expired,
+    UsedUp,
 }
 
 /// Checks a client's message id: 1 to 64 printable ASCII characters.

@@ -20,8 +20,8 @@ mod validation;
 pub use account::{DisplayName, Email, NewPassword, User};
 pub use audit::{AuditContext, AuditEntry, AuditFilter};
 pub use chat::{
-    Emoji, Mention, Message, MessageBody, NewMessage, Room, RoomMember, Topic, Visibility,
-    parse_client_id,
+    Emoji, InviteRefusal, Mention, Message, MessageBody, NewMessage, Reaction, Room, RoomInvite,
+    RoomMember, Topic, Visibility, parse_client_id,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::DomainEvent;

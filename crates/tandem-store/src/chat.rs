@@ -1,9 +1,12 @@
 //! The storage contract of chat: rooms, their members with read markers and counters,
-//! and messages with a per-room `seq`.
+//! messages with a per-room `seq`, receipts, reactions, invite tokens and search.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tandem_domain::{Message, MessageId, NewMessage, ProjectId, Room, RoomId, RoomMember, UserId};
+use tandem_domain::{
+    Emoji, InviteRefusal, Message, MessageId, NewMessage, ProjectId, Reaction, Room, RoomId,
+    RoomInvite, RoomInviteId, RoomMember, TokenHash, UserId,
+};
 
 use crate::StoreError;
 
@@ -125,4 +128,64 @@ pub trait ChatStore: Send + Sync {
         user: UserId,
         seq: u64,
     ) -> Result<Option<RoomMember>, StoreError>;
+
+    /// Members who have read up to `seq` or further ("seen by").
+    async fn receipts(&self, room: RoomId, seq: u64) -> Result<Vec<RoomMember>, StoreError>;
+
+    /// Puts `user`'s `emoji` on a message, or takes it off if it was there; returns
+    /// whether it is now on and the message's reactions. `None` if there is no such
+    /// live message.
+    async fn toggle_reaction(
+        &self,
+        message: MessageId,
+        user: UserId,
+        emoji: &Emoji,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(bool, Vec<Reaction>)>, StoreError>;
+    /// The reactions of each message, emoji in first-use order.
+    async fn reactions(
+        &self,
+        messages: &[MessageId],
+    ) -> Result<Vec<(MessageId, Vec<Reaction>)>, StoreError>;
+
+    async fn create_room_invite(
+        &self,
+        invite: &RoomInvite,
+        token: &TokenHash,
+    ) -> Result<(), StoreError>;
+    async fn room_invites(&self, room: RoomId) -> Result<Vec<RoomInvite>, StoreError>;
+    /// Revokes an invite of `room`; false if there is no such live invite.
+    async fn revoke_room_invite(
+        &self,
+        room: RoomId,
+        id: RoomInviteId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Spends one use of the token and joins `user` to its room, in one transaction.
+    async fn redeem_room_invite(
+        &self,
+        token: &TokenHash,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(RoomId, RoomMember), InviteRefusal>, StoreError>;
+
+    /// Live messages matching `query` (words, all of them) in the project's rooms `user`
+    /// may read: public rooms and private ones they are in. Newest first.
+    async fn search_messages(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+}
+
+/// The words of a search, for a query language that must not see the user's syntax.
+pub(crate) fn search_words(query: &str) -> Vec<String> {
+    query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
 }

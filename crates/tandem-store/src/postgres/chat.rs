@@ -5,11 +5,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tandem_domain::{
-    Message, MessageId, Name, NewMessage, ProjectId, Room, RoomId, RoomMember, Topic, UserId,
-    Visibility,
+    Emoji, InviteRefusal, Message, MessageId, Name, NewMessage, ProjectId, Reaction, Room, RoomId,
+    RoomInvite, RoomInviteId, RoomMember, TokenHash, Topic, UserId, Visibility,
 };
 use uuid::Uuid;
 
+use super::chat_social as social;
 use super::{PgStore, micros};
 use crate::StoreError;
 use crate::chat::{ChatStore, HistoryPage, Posted, RoomListing};
@@ -53,7 +54,7 @@ impl RoomRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct MemberRow {
+pub(super) struct MemberRow {
     room_id: Uuid,
     user_id: Uuid,
     joined_at: DateTime<Utc>,
@@ -76,9 +77,9 @@ impl From<MemberRow> for RoomMember {
 }
 
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(super) struct MessageRow {
     id: Uuid,
-    room_id: Uuid,
+    pub(super) room_id: Uuid,
     seq: i64,
     author_id: Option<Uuid>,
     body: String,
@@ -122,7 +123,7 @@ fn as_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-async fn with_mentions(
+pub(super) async fn with_mentions(
     conn: &mut PgConnection,
     room: RoomId,
     rows: Vec<MessageRow>,
@@ -655,5 +656,66 @@ impl ChatStore for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(RoomMember::from))
+    }
+
+    async fn receipts(&self, room: RoomId, seq: u64) -> Result<Vec<RoomMember>, StoreError> {
+        social::receipts(&self.pool, room, seq).await
+    }
+
+    async fn toggle_reaction(
+        &self,
+        message: MessageId,
+        user: UserId,
+        emoji: &Emoji,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(bool, Vec<Reaction>)>, StoreError> {
+        social::toggle_reaction(&self.pool, message, user, emoji, at).await
+    }
+
+    async fn reactions(
+        &self,
+        messages: &[MessageId],
+    ) -> Result<Vec<(MessageId, Vec<Reaction>)>, StoreError> {
+        social::reactions(&self.pool, messages).await
+    }
+
+    async fn create_room_invite(
+        &self,
+        invite: &RoomInvite,
+        token: &TokenHash,
+    ) -> Result<(), StoreError> {
+        social::create_invite(&self.pool, invite, token).await
+    }
+
+    async fn room_invites(&self, room: RoomId) -> Result<Vec<RoomInvite>, StoreError> {
+        social::invites(&self.pool, room).await
+    }
+
+    async fn revoke_room_invite(
+        &self,
+        room: RoomId,
+        id: RoomInviteId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        social::revoke_invite(&self.pool, room, id, at).await
+    }
+
+    async fn redeem_room_invite(
+        &self,
+        token: &TokenHash,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(RoomId, RoomMember), InviteRefusal>, StoreError> {
+        social::redeem_invite(&self.pool, token, user, now).await
+    }
+
+    async fn search_messages(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        social::search(&self.pool, project, user, query, limit).await
     }
 }

@@ -2,6 +2,7 @@
 //! schema migrations. Ids are `UUID` and times `TIMESTAMPTZ`, decoded by sqlx directly.
 
 mod chat;
+mod chat_social;
 mod documents;
 mod files;
 mod invitations;

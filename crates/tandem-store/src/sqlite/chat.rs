@@ -5,10 +5,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use tandem_domain::{
-    Message, MessageId, Name, NewMessage, ProjectId, Room, RoomId, RoomMember, Topic, UserId,
-    Visibility,
+    Emoji, InviteRefusal, Message, MessageId, Name, NewMessage, ProjectId, Reaction, Room, RoomId,
+    RoomInvite, RoomInviteId, RoomMember, TokenHash, Topic, UserId, Visibility,
 };
 
+use super::chat_social as social;
 use super::{
     BEGIN_WRITE, SqliteStore, decode_error, decode_id, decode_opt_time, decode_time, encode_id,
     encode_time, on_foreign_key_violation,
@@ -54,7 +55,7 @@ impl RoomRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct MemberRow {
+pub(super) struct MemberRow {
     room_id: String,
     user_id: String,
     joined_at: String,
@@ -64,7 +65,7 @@ struct MemberRow {
 }
 
 impl MemberRow {
-    fn into_member(self) -> Result<RoomMember, sqlx::Error> {
+    pub(super) fn into_member(self) -> Result<RoomMember, sqlx::Error> {
         Ok(RoomMember {
             room_id: RoomId(decode_id("room_members.room_id", &self.room_id)?),
             user_id: UserId(decode_id("room_members.user_id", &self.user_id)?),
@@ -77,9 +78,9 @@ impl MemberRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(super) struct MessageRow {
     id: String,
-    room_id: String,
+    pub(super) room_id: String,
     seq: i64,
     author_id: Option<String>,
     body: String,
@@ -123,7 +124,7 @@ fn as_i64(value: u64) -> i64 {
 }
 
 /// Messages of `room` from `rows`, with their mentions read in one query.
-async fn with_mentions(
+pub(super) async fn with_mentions(
     conn: &mut SqliteConnection,
     room: RoomId,
     rows: Vec<MessageRow>,
@@ -630,5 +631,66 @@ impl ChatStore for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(row.map(MemberRow::into_member).transpose()?)
+    }
+
+    async fn receipts(&self, room: RoomId, seq: u64) -> Result<Vec<RoomMember>, StoreError> {
+        social::receipts(&self.pool, room, seq).await
+    }
+
+    async fn toggle_reaction(
+        &self,
+        message: MessageId,
+        user: UserId,
+        emoji: &Emoji,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(bool, Vec<Reaction>)>, StoreError> {
+        social::toggle_reaction(&self.pool, message, user, emoji, at).await
+    }
+
+    async fn reactions(
+        &self,
+        messages: &[MessageId],
+    ) -> Result<Vec<(MessageId, Vec<Reaction>)>, StoreError> {
+        social::reactions(&self.pool, messages).await
+    }
+
+    async fn create_room_invite(
+        &self,
+        invite: &RoomInvite,
+        token: &TokenHash,
+    ) -> Result<(), StoreError> {
+        social::create_invite(&self.pool, invite, token).await
+    }
+
+    async fn room_invites(&self, room: RoomId) -> Result<Vec<RoomInvite>, StoreError> {
+        social::invites(&self.pool, room).await
+    }
+
+    async fn revoke_room_invite(
+        &self,
+        room: RoomId,
+        id: RoomInviteId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        social::revoke_invite(&self.pool, room, id, at).await
+    }
+
+    async fn redeem_room_invite(
+        &self,
+        token: &TokenHash,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(RoomId, RoomMember), InviteRefusal>, StoreError> {
+        social::redeem_invite(&self.pool, token, user, now).await
+    }
+
+    async fn search_messages(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        social::search(&self.pool, project, user, query, limit).await
     }
 }

@@ -14,7 +14,7 @@ use tandem_store::{HistoryPage, Posted};
 use crate::Fixture;
 
 impl Fixture {
-    async fn room(&self, project: &Project, by: &User, visibility: Visibility) -> Room {
+    pub async fn room(&self, project: &Project, by: &User, visibility: Visibility) -> Room {
         self.tick();
         let room = Room {
             id: RoomId::new(self.now()),
@@ -47,7 +47,7 @@ impl Fixture {
         }
     }
 
-    async fn post(
+    pub async fn post(
         &self,
         room: &Room,
         by: &User,

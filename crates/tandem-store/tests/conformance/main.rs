@@ -8,6 +8,7 @@
 mod acceptance;
 mod audit;
 mod chat;
+mod chat_social;
 mod documents;
 mod files;
 mod invitations;
