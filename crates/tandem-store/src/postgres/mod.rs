@@ -1,7 +1,15 @@
 //! The PostgreSQL implementation of every store trait: the connection pool and the
 //! schema migrations. Ids are `UUID` and times `TIMESTAMPTZ`, decoded by sqlx directly.
 
+/// The columns of a message, without its search vector.
+macro_rules! message_columns {
+    () => {
+        "id, room_id, seq, author_id, body, reply_to, client_id, created_at, edited_at, deleted_at"
+    };
+}
+
 mod chat;
+mod chat_messages;
 mod chat_social;
 mod documents;
 mod files;

@@ -9,6 +9,7 @@
 
 mod audit_log;
 mod chat;
+mod chat_messages;
 mod chat_social;
 mod documents;
 mod files;
