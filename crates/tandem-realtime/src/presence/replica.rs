@@ -141,7 +141,10 @@ impl Replica {
 
     /// Ends a load: the roster's entries of other nodes, this node's own entries as held
     /// in memory (they are authoritative), then the changes that arrived meanwhile.
-    pub(crate) fn reload(&mut self, loaded: Vec<PresenceEntry>, node: &Arc<str>) {
+    /// Returns the users who were members and no longer are: their entries vanished
+    /// from the roster (a silent node's entries expired there before this node noticed
+    /// the silence), and nobody else will report them as departed.
+    pub(crate) fn reload(&mut self, loaded: Vec<PresenceEntry>, node: &Arc<str>) -> Vec<UserId> {
         let pending = self.loading.take().unwrap_or_default();
         let mut fresh = Entries::default();
         for entry in loaded.into_iter().filter(|e| e.node != *node) {
@@ -154,13 +157,18 @@ impl Replica {
             fresh.apply(change);
         }
         let users: Vec<UserId> = self.entries.users().chain(fresh.users()).collect();
+        let mut departed = Vec::new();
         for user in users {
             let (before, after) = (self.entries.member(user), fresh.member(user));
+            if before.is_some() && after.is_none() && !departed.contains(&user) {
+                departed.push(user);
+            }
             if before != after {
                 self.baseline.entry(user).or_insert(before);
             }
         }
         self.entries = fresh;
+        departed
     }
 
     /// The net change since the last diff: members who joined or changed, members who
@@ -182,5 +190,43 @@ impl Replica {
 
     pub(crate) fn has_changes(&self) -> bool {
         !self.baseline.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn entry(node: &str, connection: u64, user: UserId) -> PresenceEntry {
+        PresenceEntry {
+            node: node.into(),
+            connection,
+            user_id: user,
+            name: "Ada".into(),
+            since: Utc::now(),
+            meta: Value::Null,
+            updated: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_reload_reports_members_whose_entries_vanished_from_the_roster() {
+        let here: Arc<str> = "a".into();
+        let (ada, bob) = (UserId::new(Utc::now()), UserId::new(Utc::now()));
+        let mut replica = Replica::new();
+        let first = vec![entry("b", 1, ada), entry("b", 2, bob), entry("c", 3, bob)];
+        assert!(
+            replica.reload(first, &here).is_empty(),
+            "a first load departs nobody"
+        );
+        replica.diff();
+        // Node b's entries expired: Ada is gone; Bob is still here through node c.
+        let departed = replica.reload(vec![entry("c", 3, bob)], &here);
+        assert_eq!(departed, [ada]);
+        let (_, leaves) = replica.diff();
+        assert_eq!(leaves.iter().map(|m| m.user_id).collect::<Vec<_>>(), [ada]);
     }
 }

@@ -273,27 +273,37 @@ impl Presence {
             }
         }
         let loaded = self.roster.load(topic).await;
-        let mut inner = self.inner();
-        let now = Instant::now();
-        let Inner { replicas, nodes } = &mut *inner;
-        let Some(replica) = replicas.get_mut(topic) else {
-            return;
-        };
-        match loaded {
-            Ok(entries) => {
-                for entry in &entries {
-                    if entry.node != self.node {
-                        nodes.entry(entry.node.clone()).or_insert(now);
+        let departed = {
+            let mut inner = self.inner();
+            let now = Instant::now();
+            let Inner { replicas, nodes } = &mut *inner;
+            let Some(replica) = replicas.get_mut(topic) else {
+                return;
+            };
+            let topic: Arc<str> = Arc::from(topic);
+            let departed = match loaded {
+                Ok(entries) => {
+                    for entry in &entries {
+                        if entry.node != self.node {
+                            nodes.entry(entry.node.clone()).or_insert(now);
+                        }
                     }
+                    let users = replica.reload(entries, &self.node);
+                    users.into_iter().map(|u| (topic.clone(), u)).collect()
                 }
-                replica.reload(entries, &self.node);
-            }
-            Err(error) => {
-                tracing::warn!(error = ?error, topic, "loading presence failed; retrying at the next heartbeat");
-                replica.loading = None;
-            }
+                Err(error) => {
+                    tracing::warn!(error = ?error, topic = &*topic, "loading presence failed; retrying at the next heartbeat");
+                    replica.loading = None;
+                    Vec::new()
+                }
+            };
+            replica.ready.send_replace(true);
+            departed
+        };
+        let at = self.clock.now();
+        for (topic, user_id) in departed {
+            self.depart(topic, user_id, at);
         }
-        replica.ready.send_replace(true);
     }
 
     fn depart(&self, topic: Arc<str>, user_id: UserId, at: DateTime<Utc>) {
