@@ -3,6 +3,7 @@
 //! the OpenAPI document with a self-hosted Swagger UI.
 
 pub mod auth;
+mod chat;
 pub mod error;
 pub mod events;
 pub mod extract;

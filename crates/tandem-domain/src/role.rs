@@ -88,6 +88,8 @@ pub enum Action {
     RunJobs,
     /// Publish ephemeral realtime events (cursor, selection, typing) on a workspace.
     PublishEphemeral,
+    /// Create chat rooms.
+    CreateRooms,
 }
 
 impl Action {
@@ -98,6 +100,7 @@ impl Action {
             Action::EditFiles
             | Action::RunJobs
             | Action::PublishEphemeral
+            | Action::CreateRooms
             | Action::CreateWorkspace
             | Action::UpdateWorkspace => Role::Editor,
             Action::UpdateProject

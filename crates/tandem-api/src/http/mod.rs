@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::realtime::router())
         .merge(crate::files::router())
         .merge(crate::jobs::router())
+        .merge(crate::chat::router())
         .merge(ops::router())
         .split_for_parts();
     openapi::add_common_errors(&mut openapi);

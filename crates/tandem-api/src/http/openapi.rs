@@ -25,6 +25,7 @@ use crate::error::Problem;
         (name = "audit", description = "The audit log of a project"),
         (name = "realtime", description = "The realtime WebSocket (protocol in docs/REALTIME.md)"),
         (name = "files", description = "Files and their collaborative documents (docs/COLLAB.md)"),
+        (name = "chat", description = "Chat rooms, messages and read markers"),
         (name = "jobs", description = "Durable background jobs and sandboxed code execution (docs/JOBS.md)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

@@ -9,6 +9,7 @@ mod helpers;
 mod account;
 mod audit_log;
 mod auto_versions;
+mod chat;
 mod cli;
 mod client_address;
 mod collab;

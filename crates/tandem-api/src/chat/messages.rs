@@ -1,0 +1,280 @@
+//! Messages: post (idempotent by `client_id`) and page through a room's history, edit and
+//! delete one, and move the caller's read marker.
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use tandem_domain::{
+    Mention, MessageBody, MessageId, NewMessage, Role, RoomMember, UserId, parse_client_id,
+};
+use tandem_store::{HistoryPage, Posted};
+use uuid::Uuid;
+
+use super::access::{RoomAccess, room_not_found};
+use super::dto::{
+    EditMessageRequest, HistoryQuery, MessagePage, MessageView, PostMessageRequest, ReadRequest,
+    RoomView,
+};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Actor, ApiJson};
+use crate::state::AppState;
+
+/// The room members a body mentions (`@email` or `@user-id`); anyone else is nobody.
+async fn resolve_mentions(
+    state: &AppState,
+    body: &MessageBody,
+    members: &[RoomMember],
+) -> ApiResult<Vec<UserId>> {
+    let mut ids = Vec::new();
+    for mention in body.mentions() {
+        let id = match mention {
+            Mention::Id(id) => Some(id),
+            Mention::Email(email) => state
+                .store
+                .user_by_email(email.as_str())
+                .await?
+                .map(|u| u.id),
+        };
+        if let Some(id) = id
+            && members.iter().any(|m| m.user_id == id)
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Post a message (a member whose role may post here). With a `client_id` already used
+/// by the caller in this room, the first message comes back (200) instead of a second.
+#[utoipa::path(post, path = "/api/v1/rooms/{room_id}/messages", tag = "chat",
+    security(("bearer" = [])),
+    params(("room_id" = Uuid, Path)),
+    request_body = PostMessageRequest,
+    responses(
+        (status = 201, description = "The new message", body = MessageView),
+        (status = 200, description = "The message posted earlier with this client_id", body = MessageView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`room_archived`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_message(
+    State(state): State<AppState>,
+    access: RoomAccess,
+    ApiJson(body): ApiJson<PostMessageRequest>,
+) -> ApiResult<(StatusCode, ApiJson<MessageView>)> {
+    access.require_post()?;
+    let mut errors = Vec::new();
+    let text = MessageBody::parse(&body.body, "body")
+        .map_err(|e| errors.push(e))
+        .ok();
+    let client_id = body
+        .client_id
+        .as_deref()
+        .map(|c| parse_client_id(c, "client_id"))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let Some(text) = text.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let reply_to = match body.reply_to {
+        Some(id) => {
+            let replied = state.store.message_by_id(MessageId(id)).await?;
+            if replied.is_none_or(|m| m.room_id != access.room.id) {
+                return Err(ApiError::field("reply_to", "is not a message of this room"));
+            }
+            Some(MessageId(id))
+        }
+        None => None,
+    };
+    let members = state.store.room_members(access.room.id).await?;
+    let mentions = resolve_mentions(&state, &text, &members).await?;
+    let now = state.clock.now();
+    let new = NewMessage {
+        id: MessageId::new(now),
+        room_id: access.room.id,
+        author_id: access.access.user_id,
+        body: text,
+        reply_to,
+        client_id,
+        mentions,
+        created_at: now,
+    };
+    match state.store.post_message(&new).await? {
+        Posted::Created(message) => Ok((StatusCode::CREATED, ApiJson(message.into()))),
+        Posted::Existing(message) => Ok((StatusCode::OK, ApiJson(message.into()))),
+    }
+}
+
+/// A page of the room's history (anyone who may read the room). Fetching history marks
+/// nothing read.
+#[utoipa::path(get, path = "/api/v1/rooms/{room_id}/messages", tag = "chat",
+    security(("bearer" = [])),
+    params(("room_id" = Uuid, Path), HistoryQuery),
+    responses(
+        (status = 200, description = "The page", body = MessagePage),
+        (status = 400, description = "`invalid_query`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_messages(
+    State(state): State<AppState>,
+    access: RoomAccess,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<ApiJson<MessagePage>> {
+    let Query(query) = query
+        .map_err(|e| ApiError::client(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 100"));
+    }
+    let page = match (query.before, query.after, query.around) {
+        (None, None, None) => HistoryPage::Latest,
+        (Some(seq), None, None) => HistoryPage::Before(seq),
+        (None, Some(seq), None) => HistoryPage::After(seq),
+        (None, None, Some(seq)) => HistoryPage::Around(seq),
+        _ => {
+            return Err(ApiError::field(
+                "before",
+                "give at most one of before, after and around",
+            ));
+        }
+    };
+    let messages = state.store.history(access.room.id, page, limit).await?;
+    Ok(ApiJson(MessagePage {
+        items: messages.into_iter().map(MessageView::from).collect(),
+    }))
+}
+
+/// A message named in the path with the caller's access to its room.
+#[derive(Debug)]
+pub struct MessageAccess {
+    pub message: tandem_domain::Message,
+    pub room: RoomAccess,
+}
+
+impl FromRequestParts<AppState> for MessageAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let actor = Actor::from_request_parts(parts, state).await?;
+        let not_found = || ApiError::not_found("no such message");
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        let id = params
+            .iter()
+            .find(|(name, _)| name == "message_id")
+            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .ok_or_else(not_found)?;
+        let message = state
+            .store
+            .message_by_id(MessageId(id))
+            .await?
+            .ok_or_else(not_found)?;
+        let room = RoomAccess::load(state, actor, message.room_id)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::NOT_FOUND => not_found(),
+                _ => e,
+            })?;
+        Ok(Self { message, room })
+    }
+}
+
+/// Edit your own message; it keeps its place and gets `edited_at`.
+#[utoipa::path(patch, path = "/api/v1/messages/{message_id}", tag = "chat",
+    security(("bearer" = [])),
+    params(("message_id" = Uuid, Path)),
+    request_body = EditMessageRequest,
+    responses(
+        (status = 200, description = "The message", body = MessageView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn edit_message(
+    State(state): State<AppState>,
+    access: MessageAccess,
+    ApiJson(body): ApiJson<EditMessageRequest>,
+) -> ApiResult<ApiJson<MessageView>> {
+    if access.message.author_id != Some(access.room.access.user_id) {
+        return Err(ApiError::client(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the author may edit a message",
+        ));
+    }
+    access.room.require_post()?;
+    let text = MessageBody::parse(&body.body, "body").map_err(|e| ApiError::Validation(vec![e]))?;
+    let members = state.store.room_members(access.room.room.id).await?;
+    let mentions = resolve_mentions(&state, &text, &members).await?;
+    let edited = state
+        .store
+        .edit_message(
+            access.message.id,
+            text.as_str(),
+            &mentions,
+            state.clock.now(),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such message"))?;
+    Ok(ApiJson(edited.into()))
+}
+
+/// Delete a message (its author, or an admin): it stays as a tombstone in its place.
+#[utoipa::path(delete, path = "/api/v1/messages/{message_id}", tag = "chat",
+    security(("bearer" = [])),
+    params(("message_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The tombstone", body = MessageView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_message(
+    State(state): State<AppState>,
+    access: MessageAccess,
+) -> ApiResult<ApiJson<MessageView>> {
+    let author = access.message.author_id == Some(access.room.access.user_id);
+    if !author && access.room.access.role < Role::Admin {
+        return Err(ApiError::client(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the author or an admin may delete a message",
+        ));
+    }
+    let deleted = state
+        .store
+        .delete_message(access.message.id, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such message"))?;
+    Ok(ApiJson(deleted.into()))
+}
+
+/// Move your read marker forward to `seq` (it never moves back, nor past the newest
+/// message); returns the room with your new counts.
+#[utoipa::path(post, path = "/api/v1/rooms/{room_id}/read", tag = "chat",
+    security(("bearer" = [])),
+    params(("room_id" = Uuid, Path)),
+    request_body = ReadRequest,
+    responses(
+        (status = 200, description = "The room with the caller's counts", body = RoomView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    access: RoomAccess,
+    ApiJson(body): ApiJson<ReadRequest>,
+) -> ApiResult<ApiJson<RoomView>> {
+    access.require_member()?;
+    let member = state
+        .store
+        .mark_read(access.room.id, access.access.user_id, body.seq)
+        .await?
+        .ok_or_else(room_not_found)?;
+    Ok(ApiJson(RoomView::new(access.room, Some(&member))))
+}

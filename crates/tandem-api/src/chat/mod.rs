@@ -1,0 +1,29 @@
+//! Chat over HTTP: rooms in a project (public or private), joining and leaving, messages
+//! with per-room seqs and idempotent posting, history pages, edits, tombstones and read
+//! markers with unread and mention counts.
+
+mod access;
+mod dto;
+mod messages;
+mod rooms;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(rooms::create_room, rooms::list_rooms))
+        .routes(routes!(
+            rooms::get_room,
+            rooms::update_room,
+            rooms::delete_room
+        ))
+        .routes(routes!(rooms::join_room))
+        .routes(routes!(rooms::leave_room))
+        .routes(routes!(rooms::list_room_members))
+        .routes(routes!(messages::post_message, messages::list_messages))
+        .routes(routes!(messages::edit_message, messages::delete_message))
+        .routes(routes!(messages::mark_read))
+}
