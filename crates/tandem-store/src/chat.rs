@@ -161,6 +161,8 @@ pub trait ChatStore: Send + Sync {
         id: RoomInviteId,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// The room a token invites into, whatever the token's state; `None` if unknown.
+    async fn room_of_invite(&self, token: &TokenHash) -> Result<Option<RoomId>, StoreError>;
     /// Spends one use of the token and joins `user` to its room, in one transaction.
     async fn redeem_room_invite(
         &self,

@@ -168,3 +168,13 @@ pub struct MessagePage {
     /// Newest first for the newest and `before`; oldest first for `after` and `around`.
     pub items: Vec<MessageView>,
 }
+
+/// The `?q=` of a search.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Words to find (all of them), in any case.
+    pub q: String,
+    /// 1 to 100 (default 50).
+    pub limit: Option<u32>,
+}

@@ -1,11 +1,12 @@
 //! Chat over HTTP: rooms in a project (public or private), joining and leaving, messages
 //! with per-room seqs and idempotent posting, history pages, edits, tombstones and read
-//! markers with unread and mention counts.
+//! markers with unread and mention counts, receipts, reactions, invite tokens and search.
 
 mod access;
 mod dto;
 mod messages;
 mod rooms;
+mod social;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,4 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(messages::post_message, messages::list_messages))
         .routes(routes!(messages::edit_message, messages::delete_message))
         .routes(routes!(messages::mark_read))
+        .routes(routes!(social::receipts))
+        .routes(routes!(social::react))
+        .routes(routes!(social::create_invite, social::list_invites))
+        .routes(routes!(social::accept_invite))
+        .routes(routes!(social::search))
 }

@@ -450,6 +450,15 @@ impl ChatStore for PgStore {
         social::revoke_invite(&self.pool, room, id, at).await
     }
 
+    async fn room_of_invite(&self, token: &TokenHash) -> Result<Option<RoomId>, StoreError> {
+        let room: Option<Uuid> =
+            sqlx::query_scalar("SELECT room_id FROM room_invites WHERE token_hash = $1")
+                .bind(&token.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(room.map(RoomId))
+    }
+
     async fn redeem_room_invite(
         &self,
         token: &TokenHash,

@@ -457,6 +457,17 @@ impl ChatStore for SqliteStore {
         social::revoke_invite(&self.pool, room, id, at).await
     }
 
+    async fn room_of_invite(&self, token: &TokenHash) -> Result<Option<RoomId>, StoreError> {
+        let room: Option<String> =
+            sqlx::query_scalar("SELECT room_id FROM room_invites WHERE token_hash = ?")
+                .bind(&token.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(room
+            .map(|id| decode_id("room_invites.room_id", &id).map(RoomId))
+            .transpose()?)
+    }
+
     async fn redeem_room_invite(
         &self,
         token: &TokenHash,
