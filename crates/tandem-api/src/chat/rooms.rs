@@ -2,9 +2,11 @@
 //! unread and mention counts), `/api/v1/rooms/{room_id}` to read, update and delete, and
 //! joining, leaving and the member list.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
-use tandem_domain::{Action, Name, Room, RoomId, Topic, Visibility};
+use axum::http::request::Parts;
+use tandem_domain::{Action, Name, Room, RoomId, Topic, UserId, Visibility};
+use uuid::Uuid;
 
 use super::access::RoomAccess;
 use super::dto::{CreateRoomRequest, RoomMemberView, RoomView, UpdateRoomRequest};
@@ -239,4 +241,46 @@ pub async fn list_room_members(
     Ok(ApiJson(
         members.into_iter().map(RoomMemberView::from).collect(),
     ))
+}
+
+/// The `{user_id}` of a member path.
+#[derive(Debug)]
+pub struct MemberParam(pub UserId);
+
+impl FromRequestParts<AppState> for MemberParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no such member"))?;
+        params
+            .iter()
+            .find(|(name, _)| name == "user_id")
+            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .map(|id| Self(UserId(id)))
+            .ok_or_else(|| ApiError::not_found("no such member"))
+    }
+}
+
+/// Remove someone from the room (the room's creator or an admin).
+#[utoipa::path(delete, path = "/api/v1/rooms/{room_id}/members/{user_id}", tag = "chat",
+    security(("bearer" = [])),
+    params(("room_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn remove_room_member(
+    State(state): State<AppState>,
+    access: RoomAccess,
+    MemberParam(user): MemberParam,
+) -> ApiResult<StatusCode> {
+    access.require_manage()?;
+    if state.store.leave_room(access.room.id, user).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such member of this room"))
+    }
 }

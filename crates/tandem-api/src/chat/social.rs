@@ -334,3 +334,49 @@ pub async fn search(
         items: found.into_iter().map(MessageView::from).collect(),
     }))
 }
+
+/// The `{invite_id}` of an invite path.
+#[derive(Debug)]
+pub struct InviteParam(pub RoomInviteId);
+
+impl FromRequestParts<AppState> for InviteParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no such invite"))?;
+        params
+            .iter()
+            .find(|(name, _)| name == "invite_id")
+            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .map(|id| Self(RoomInviteId(id)))
+            .ok_or_else(|| ApiError::not_found("no such invite"))
+    }
+}
+
+/// Revoke an invite (the room's creator or an admin); its token stops working at once.
+#[utoipa::path(delete, path = "/api/v1/rooms/{room_id}/invites/{invite_id}", tag = "chat",
+    security(("bearer" = [])),
+    params(("room_id" = Uuid, Path), ("invite_id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_invite(
+    State(state): State<AppState>,
+    access: RoomAccess,
+    InviteParam(id): InviteParam,
+) -> ApiResult<StatusCode> {
+    access.require_manage()?;
+    if state
+        .store
+        .revoke_room_invite(access.room.id, id, state.clock.now())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such live invite"))
+    }
+}

@@ -282,3 +282,70 @@ async fn search_finds_messages_only_in_rooms_the_caller_may_read() {
     .await;
     assert_eq!(odd.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_revoked_invite_stops_working_and_a_removed_member_loses_a_private_room() {
+    let app = spawn_app().await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let room = created(
+        app.send(
+            Method::POST,
+            &format!("/api/v1/projects/{}/rooms", scene.project),
+            &cast.admin.access_token,
+            Some(json!({"name": "staff", "visibility": "private"})),
+        )
+        .await,
+    )
+    .await;
+    let room_id = room["id"].as_str().unwrap();
+    let invites = format!("/api/v1/rooms/{room_id}/invites");
+    let many = created(
+        app.send(
+            Method::POST,
+            &invites,
+            &cast.admin.access_token,
+            Some(json!({})),
+        )
+        .await,
+    )
+    .await;
+    let token = many["token"].as_str().unwrap();
+    let joined = accept(&app, &cast.editor, token).await;
+    assert_eq!(joined.status(), StatusCode::OK);
+
+    let revoke = format!("{invites}/{}", many["invite"]["id"].as_str().unwrap());
+    let by_editor = app
+        .send(Method::DELETE, &revoke, &cast.editor.access_token, None)
+        .await;
+    assert_problem(by_editor, StatusCode::FORBIDDEN, "forbidden").await;
+    let revoked = app
+        .send(Method::DELETE, &revoke, &cast.admin.access_token, None)
+        .await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let again = app
+        .send(Method::DELETE, &revoke, &cast.admin.access_token, None)
+        .await;
+    assert_problem(again, StatusCode::NOT_FOUND, "not_found").await;
+    let late = accept(&app, &cast.viewer, token).await;
+    assert_problem(late, StatusCode::GONE, "invite_revoked").await;
+
+    let member = format!("/api/v1/rooms/{room_id}/members/{}", cast.editor.id);
+    let removed = app
+        .send(Method::DELETE, &member, &cast.admin.access_token, None)
+        .await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let gone = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/rooms/{room_id}"),
+            &cast.editor.access_token,
+            None,
+        )
+        .await;
+    assert_problem(gone, StatusCode::NOT_FOUND, "not_found").await;
+    let twice = app
+        .send(Method::DELETE, &member, &cast.admin.access_token, None)
+        .await;
+    assert_problem(twice, StatusCode::NOT_FOUND, "not_found").await;
+}

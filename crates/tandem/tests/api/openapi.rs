@@ -103,6 +103,12 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("/api/v1/rooms/{room_id}/invites", "get", true),
     ("/api/v1/rooms/{room_id}/invites", "post", true),
     ("/api/v1/rooms/invites/accept", "post", true),
+    (
+        "/api/v1/rooms/{room_id}/invites/{invite_id}",
+        "delete",
+        true,
+    ),
+    ("/api/v1/rooms/{room_id}/members/{user_id}", "delete", true),
     ("/api/v1/projects/{project_id}/messages/search", "get", true),
     ("/healthz", "get", false),
     ("/readyz", "get", false),
