@@ -69,6 +69,8 @@ pub struct App {
     pub jobs: Jobs,
     /// Where code runs; `/readyz` reports its isolation.
     pub sandbox: Arc<Sandbox>,
+    /// Chat messages per user: every limiter must allow a post.
+    pub chat_limiters: Vec<Arc<dyn RateLimiter>>,
 }
 
 /// The services a server is assembled from.
@@ -80,6 +82,8 @@ pub struct Services {
     pub realtime: Realtime,
     pub collab: Arc<Collab>,
     pub jobs: JobsSetup,
+    /// Chat messages per user: a per-second burst and a per-minute allowance.
+    pub chat_limiters: Vec<Arc<dyn RateLimiter>>,
 }
 
 impl AppState {
@@ -92,6 +96,7 @@ impl AppState {
             realtime,
             collab,
             jobs,
+            chat_limiters,
         } = services;
         let tokens = AccessTokens::new(&config.signing_secret, config.access_token_ttl)?;
         let events = EventPublisher::new();
@@ -109,6 +114,7 @@ impl AppState {
             job_events,
         );
         Ok(Self(Arc::new(App {
+            chat_limiters,
             jobs,
             sandbox,
             tokens,

@@ -106,6 +106,10 @@ pub struct Settings {
     pub sandbox_max_memory_mb: u64,
     /// The program that builds the sandbox (default: this binary, `__sandbox-init`).
     pub sandbox_init: Option<PathBuf>,
+    /// Chat messages one user may post in a second (the burst)…
+    pub chat_messages_per_second: u32,
+    /// …and in a minute (the sustained rate).
+    pub chat_messages_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -148,6 +152,8 @@ impl Default for Settings {
             sandbox_max_wall_ms: 120_000,
             sandbox_max_memory_mb: 2048,
             sandbox_init: None,
+            chat_messages_per_second: 10,
+            chat_messages_per_minute: 60,
         }
     }
 }
@@ -250,6 +256,10 @@ impl Settings {
             self.jobs_poll >= Duration::from_millis(10)
                 && self.jobs_reap_every >= Duration::from_millis(10),
             "jobs_poll and jobs_reap_every must be at least 10ms"
+        );
+        anyhow::ensure!(
+            self.chat_messages_per_second > 0 && self.chat_messages_per_minute > 0,
+            "chat_messages_per_second and chat_messages_per_minute must be at least 1"
         );
         if let Some(secret) = &self.signing_secret {
             anyhow::ensure!(

@@ -90,6 +90,24 @@ impl Application {
             limit: settings.auth_rate_limit_per_minute,
             window: Duration::from_secs(60),
         };
+        let chat_limiters = [
+            (settings.chat_messages_per_second, Duration::from_secs(1)),
+            (settings.chat_messages_per_minute, Duration::from_secs(60)),
+        ]
+        .into_iter()
+        .map(|(limit, window)| {
+            let quota = Quota { limit, window };
+            let limiter: Arc<dyn RateLimiter> = match &redis {
+                Some(redis) => Arc::new(RedisRateLimiter::new(
+                    redis.clone(),
+                    &settings.redis_prefix,
+                    quota,
+                )),
+                None => Arc::new(MemoryRateLimiter::new(quota)?),
+            };
+            anyhow::Ok(limiter)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
         let auth_limiter: Arc<dyn RateLimiter> = match &redis {
             Some(redis) => Arc::new(RedisRateLimiter::new(
                 redis.clone(),
@@ -152,6 +170,7 @@ impl Application {
                 realtime,
                 collab,
                 jobs,
+                chat_limiters,
             },
         )?;
         tandem_api::realtime::start(&state, departures);

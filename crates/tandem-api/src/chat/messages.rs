@@ -45,6 +45,26 @@ async fn resolve_mentions(
     Ok(ids)
 }
 
+/// Counts one post against the user's allowances; 429 `rate_limited` with `Retry-After`
+/// once one is spent. A limiter that cannot answer lets the post through (its outage
+/// shows in `/readyz` and the logs).
+async fn limit_posting(state: &AppState, user: UserId) -> ApiResult<()> {
+    for (n, limiter) in state.chat_limiters.iter().enumerate() {
+        match limiter.hit(&format!("chat{n}:{user}")).await {
+            Ok(decision) if !decision.allowed => {
+                return Err(ApiError::RateLimited {
+                    retry_after_secs: decision.reset_after.as_secs().max(1),
+                });
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(error = ?error, "chat rate limiter unavailable; post let through")
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Post a message (a member whose role may post here). With a `client_id` already used
 /// by the caller in this room, the first message comes back (200) instead of a second.
 #[utoipa::path(post, path = "/api/v1/rooms/{room_id}/messages", tag = "chat",
@@ -65,6 +85,7 @@ pub async fn post_message(
     ApiJson(body): ApiJson<PostMessageRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<MessageView>)> {
     access.require_post()?;
+    limit_posting(&state, access.access.user_id).await?;
     let mut errors = Vec::new();
     let text = MessageBody::parse(&body.body, "body")
         .map_err(|e| errors.push(e))

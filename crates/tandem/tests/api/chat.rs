@@ -456,3 +456,77 @@ async fn bad_rooms_and_messages_are_refused_with_their_fields() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_user_posting_too_fast_is_told_when_to_try_again() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.chat_messages_per_second = 3;
+        s.chat_messages_per_minute = 5;
+    })
+    .await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let room = app
+        .room(
+            &scene.project,
+            &cast.editor,
+            json!({"name": "general", "visibility": "public"}),
+        )
+        .await;
+    let id = room["id"].as_str().unwrap();
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        statuses.push(
+            app.say(id, &cast.editor, json!({"body": format!("m{n}")}))
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses[..3], [StatusCode::CREATED; 3]);
+    assert_eq!(
+        statuses[3],
+        StatusCode::TOO_MANY_REQUESTS,
+        "the burst is 3 a second"
+    );
+    let url = app.url(&format!("/api/v1/rooms/{id}/messages"));
+    let limited = app
+        .client
+        .post(&url)
+        .bearer_auth(&cast.editor.access_token)
+        .json(&json!({"body": "again"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Another user has an allowance of their own.
+    app.send(
+        Method::POST,
+        &format!("/api/v1/rooms/{id}/join"),
+        &cast.admin.access_token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        app.say(id, &cast.admin, json!({"body": "hi"})).await.0,
+        StatusCode::CREATED
+    );
+    // After a second the burst is back, but the minute's 5 run out.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut later = Vec::new();
+    for n in 0..3 {
+        later.push(
+            app.say(id, &cast.editor, json!({"body": format!("l{n}")}))
+                .await
+                .0,
+        );
+    }
+    assert_eq!(
+        later,
+        [
+            StatusCode::CREATED,
+            StatusCode::CREATED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}

@@ -69,6 +69,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         // The test binary is not `tandem`: the sandbox supervisor is the real binary.
         sandbox_init: Some(env!("CARGO_BIN_EXE_tandem").into()),
         jobs_poll: std::time::Duration::from_millis(100),
+        // Tests post messages quickly; the limit has a test of its own.
+        chat_messages_per_second: 10_000,
+        chat_messages_per_minute: 100_000,
         ..Settings::default()
     };
     configure(&mut settings);
