@@ -530,3 +530,64 @@ async fn a_user_posting_too_fast_is_told_when_to_try_again() {
         ]
     );
 }
+
+#[tokio::test]
+async fn thousands_of_messages_page_both_ways_without_gaps_or_repeats() {
+    let app = spawn_app().await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let room = app
+        .room(
+            &scene.project,
+            &cast.editor,
+            json!({"name": "busy", "visibility": "public"}),
+        )
+        .await;
+    let id = room["id"].as_str().unwrap().to_owned();
+    for user in [&cast.admin, &cast.owner] {
+        app.send(
+            Method::POST,
+            &format!("/api/v1/rooms/{id}/join"),
+            &user.access_token,
+            None,
+        )
+        .await;
+    }
+    // Three members post at once, 700 messages each.
+    let writers = [&cast.editor, &cast.admin, &cast.owner].map(|user| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            for n in 0..700 {
+                let (status, _) = app.say(&id, user, json!({"body": format!("{n}")})).await;
+                assert_eq!(status, StatusCode::CREATED);
+            }
+        }
+    });
+    futures::future::join_all(writers).await;
+
+    let mut backwards = Vec::new();
+    let mut query = "?limit=100".to_owned();
+    loop {
+        let page = app.seqs(&id, &query, &cast.viewer).await;
+        let Some(last) = page.last() else { break };
+        query = format!("?limit=100&before={last}");
+        backwards.extend(page);
+    }
+    assert_eq!(backwards, (1..=2100).rev().collect::<Vec<u64>>());
+    let mut forwards = Vec::new();
+    let mut query = "?limit=100&after=0".to_owned();
+    loop {
+        let page = app.seqs(&id, &query, &cast.viewer).await;
+        let Some(last) = page.last() else { break };
+        query = format!("?limit=100&after={last}");
+        forwards.extend(page);
+    }
+    assert_eq!(forwards, (1..=2100).collect::<Vec<u64>>());
+
+    // Each member has the others' 1,400 messages unread, none of their own.
+    for user in [&cast.editor, &cast.admin, &cast.owner] {
+        let rooms = app.rooms_of(&scene.project, user).await;
+        let mine = find(&rooms, &room["id"]).unwrap();
+        assert_eq!(mine["unread_count"], 1400, "{mine}");
+    }
+}
