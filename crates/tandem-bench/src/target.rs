@@ -34,8 +34,10 @@ enum Running {
 }
 
 /// Generous limits, so the benchmark measures the server and not its guards.
-const LIMITS: [(&str, &str); 5] = [
+const LIMITS: [(&str, &str); 7] = [
     ("TANDEM_AUTH_RATE_LIMIT_PER_MINUTE", "1000000"),
+    ("TANDEM_CHAT_MESSAGES_PER_SECOND", "1000000"),
+    ("TANDEM_CHAT_MESSAGES_PER_MINUTE", "1000000"),
     ("TANDEM_COLLAB_UPDATES_PER_SECOND", "1000000"),
     ("TANDEM_REALTIME_PUBLISHES_PER_SECOND", "1000000"),
     ("TANDEM_REALTIME_OUTBOX_BYTES", "67108864"),
@@ -98,12 +100,14 @@ impl Target {
             data_dir: data_dir.path().to_owned(),
             database_url: args.database_url.clone().map(Into::into),
             redis_url: args.redis_url.clone().map(Into::into),
-            signing_secret: Some(LIMITS[4].1.to_owned().into()),
+            signing_secret: Some(LIMITS[6].1.to_owned().into()),
             collab_updates_per_second: 1_000_000,
             auth_rate_limit_per_minute: 1_000_000,
             realtime_publishes_per_second: 1_000_000,
             realtime_outbox_bytes: 64 * 1024 * 1024,
             jobs_concurrency: args.jobs_concurrency,
+            chat_messages_per_second: 1_000_000,
+            chat_messages_per_minute: 1_000_000,
             ..Settings::default()
         };
         let app = Application::build(&settings).await?;
