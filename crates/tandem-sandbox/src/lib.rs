@@ -44,9 +44,8 @@
 //!
 //! # Measuring overhead
 //!
-//! [`measure_overhead`] runs `print(1)` sandboxed and bare and returns both medians; the
-//! jobs bench can call it, or run `cargo test -p tandem-sandbox --test sandbox overhead --
-//! --ignored --nocapture`.
+//! [`measure_overhead`] runs `print(1)` sandboxed and bare and returns both medians;
+//! `tandem-bench sandbox` reports it (docs/BENCHMARKS.md).
 //!
 //! # The supervisor entry point
 //!

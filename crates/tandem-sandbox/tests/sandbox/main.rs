@@ -4,5 +4,4 @@
 mod common;
 mod escapes;
 mod limits;
-mod overhead;
 mod programs;
