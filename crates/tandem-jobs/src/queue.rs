@@ -162,14 +162,15 @@ impl Queue {
 
     /// Cancels a job (see `JobStore::cancel_job`); a running one is stopped by its
     /// worker, here at once and on other nodes through the database's notification.
-    pub async fn cancel(&self, id: JobId, actor: UserId) -> Result<Option<Job>, StoreError> {
-        let before = self.store.job_by_id(id).await?;
+    /// `before` is the job as the caller last read it: a changed state is announced.
+    pub async fn cancel(&self, before: &Job, actor: UserId) -> Result<Option<Job>, StoreError> {
+        let id = before.id;
         let job = self.store.cancel_job(id, self.clock.now()).await?;
         if let Some(job) = &job {
             if job.state == JobState::Running && job.cancel_requested {
                 self.signals.cancel(id);
             }
-            if before.as_ref().map(|b| b.state) != Some(job.state) {
+            if before.state != job.state {
                 self.events
                     .publish(Some(actor), JobEvent::Updated(job.clone()));
             }

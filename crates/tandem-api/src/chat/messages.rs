@@ -5,7 +5,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use tandem_domain::{
-    Mention, MessageBody, MessageId, NewMessage, Role, RoomMember, UserId, parse_client_id,
+    Mention, MessageBody, MessageId, NewMessage, Role, RoomId, UserId, parse_client_id,
 };
 use tandem_store::{HistoryPage, Posted};
 use uuid::Uuid;
@@ -19,14 +19,20 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Actor, ApiJson};
 use crate::state::AppState;
 
-/// The room members a body mentions (`@email` or `@user-id`); anyone else is nobody.
+/// The room members a body mentions (`@email` or `@user-id`); anyone else is nobody. The
+/// members are only read when the body mentions someone: most messages mention nobody.
 async fn resolve_mentions(
     state: &AppState,
     body: &MessageBody,
-    members: &[RoomMember],
+    room: RoomId,
 ) -> ApiResult<Vec<UserId>> {
+    let mentions = body.mentions();
+    if mentions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let members = state.store.room_members(room).await?;
     let mut ids = Vec::new();
-    for mention in body.mentions() {
+    for mention in mentions {
         let id = match mention {
             Mention::Id(id) => Some(id),
             Mention::Email(email) => state
@@ -111,8 +117,7 @@ pub async fn post_message(
         }
         None => None,
     };
-    let members = state.store.room_members(access.room.id).await?;
-    let mentions = resolve_mentions(&state, &text, &members).await?;
+    let mentions = resolve_mentions(&state, &text, access.room.id).await?;
     let now = state.clock.now();
     let new = NewMessage {
         id: MessageId::new(now),
@@ -231,8 +236,7 @@ pub async fn edit_message(
     }
     access.room.require_post()?;
     let text = MessageBody::parse(&body.body, "body").map_err(|e| ApiError::Validation(vec![e]))?;
-    let members = state.store.room_members(access.room.room.id).await?;
-    let mentions = resolve_mentions(&state, &text, &members).await?;
+    let mentions = resolve_mentions(&state, &text, access.room.room.id).await?;
     let edited = state
         .store
         .edit_message(

@@ -161,7 +161,7 @@ pub async fn cancel_job(
     let cancelled = state
         .jobs
         .queue
-        .cancel(job.job.id, job.access.user_id)
+        .cancel(&job.job, job.access.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such job"))?;
     Ok(ApiJson(cancelled.into()))
