@@ -17,6 +17,7 @@ use tandem_domain::{
 };
 use uuid::Uuid;
 
+use super::job_writes::{enqueue, finish_one};
 use super::{PgStore, micros};
 use crate::StoreError;
 use crate::jobs::{Artifact, Claimed, Enqueued, Finish, JobFilter, JobStore, QueueStats};
@@ -31,7 +32,7 @@ const LEASE_EXPIRED: &str = "the lease expired: the worker stopped renewing it";
 
 /// A `jobs` row.
 #[derive(sqlx::FromRow)]
-struct JobRow {
+pub(super) struct JobRow {
     id: Uuid,
     project_id: Uuid,
     created_by: Option<Uuid>,
@@ -46,7 +47,7 @@ struct JobRow {
     lease_expires_at: Option<DateTime<Utc>>,
     heartbeat_at: Option<DateTime<Utc>>,
     idempotency_key: Option<String>,
-    request_digest: Option<String>,
+    pub(super) request_digest: Option<String>,
     progress: Option<Json<Value>>,
     result: Option<Json<Value>>,
     errors: Json<Vec<JobError>>,
@@ -62,7 +63,7 @@ fn count(value: i32) -> u32 {
 }
 
 impl JobRow {
-    fn into_job(self) -> Result<Job, sqlx::Error> {
+    pub(super) fn into_job(self) -> Result<Job, sqlx::Error> {
         Ok(Job {
             id: JobId(self.id),
             project_id: ProjectId(self.project_id),
@@ -388,149 +389,11 @@ impl JobStore for PgStore {
     }
 }
 
-/// Enqueues one job inside `tx`: `Created`, `Existing` for a repeat, or the item's error.
-/// Nothing here fails the statement for one item's sake (a failed statement would abort
-/// the whole transaction): a missing project is found by `WHERE EXISTS`, a repeated key by
-/// `ON CONFLICT DO NOTHING`.
-async fn enqueue(
+pub(super) async fn notify(
     tx: &mut PgConnection,
-    job: &NewJob,
-    digest: &str,
-) -> Result<Result<Enqueued, StoreError>, StoreError> {
-    let inserted: Option<JobRow> = sqlx::query_as(
-        "INSERT INTO jobs (id, project_id, created_by, kind, payload, state, priority, \
-         run_at, max_attempts, idempotency_key, request_digest, created_at, updated_at) \
-         SELECT $1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $11 \
-         WHERE EXISTS (SELECT 1 FROM projects WHERE id = $2) \
-         ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL \
-         DO NOTHING RETURNING *",
-    )
-    .bind(job.id.0)
-    .bind(job.project_id.0)
-    .bind(job.created_by.0)
-    .bind(job.kind.as_str())
-    .bind(Json(&job.payload))
-    .bind(job.priority)
-    .bind(micros(job.run_at))
-    .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
-    .bind(job.idempotency_key.as_deref())
-    .bind(digest)
-    .bind(micros(job.created_at))
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(row) = inserted {
-        return Ok(Ok(Enqueued::Created(row.into_job()?)));
-    }
-    let Some(key) = job.idempotency_key.as_deref() else {
-        return Ok(Err(StoreError::NotFound));
-    };
-    let existing: Option<JobRow> =
-        sqlx::query_as("SELECT * FROM jobs WHERE created_by = $1 AND idempotency_key = $2")
-            .bind(job.created_by.0)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    Ok(match existing {
-        None => Err(StoreError::NotFound),
-        Some(row) if row.request_digest.as_deref() != Some(digest) => {
-            Err(StoreError::Conflict("jobs.idempotency_key"))
-        }
-        Some(row) => Ok(Enqueued::Existing(row.into_job()?)),
-    })
-}
-
-/// Ends one attempt inside `tx`; the row if the lease was still the attempt's.
-async fn finish_one(
-    tx: &mut PgConnection,
-    id: JobId,
-    token: LeaseToken,
-    finish: Finish,
-    now: DateTime<Utc>,
-) -> Result<Option<JobRow>, StoreError> {
-    let now = micros(now);
-    let row: Option<JobRow> = match &finish {
-        Finish::Succeeded { result, .. } => {
-            sqlx::query_as(
-                "UPDATE jobs SET state = 'succeeded', result = $1, finished_at = $2, \
-                 updated_at = $2, lease_token = NULL, lease_expires_at = NULL \
-                 WHERE id = $3 AND state = 'running' AND lease_token = $4 RETURNING *",
-            )
-            .bind(Json(result))
-            .bind(now)
-            .bind(id.0)
-            .bind(token.0)
-            .fetch_optional(&mut *tx)
-            .await?
-        }
-        Finish::Failed { error, retry_at } => {
-            sqlx::query_as(
-                "UPDATE jobs SET \
-                 state = CASE WHEN attempt < max_attempts THEN 'failed' ELSE 'dead' END, \
-                 run_at = CASE WHEN attempt < max_attempts THEN $1 ELSE run_at END, \
-                 finished_at = CASE WHEN attempt < max_attempts THEN NULL ELSE $2 END, \
-                 errors = errors || jsonb_build_array(jsonb_build_object( \
-                     'attempt', attempt, 'at', $2, 'message', $3::text)), \
-                 updated_at = $2, lease_token = NULL, lease_expires_at = NULL \
-                 WHERE id = $4 AND state = 'running' AND lease_token = $5 RETURNING *",
-            )
-            .bind(micros(*retry_at))
-            .bind(now)
-            .bind(error)
-            .bind(id.0)
-            .bind(token.0)
-            .fetch_optional(&mut *tx)
-            .await?
-        }
-        Finish::Cancelled => {
-            sqlx::query_as(
-                "UPDATE jobs SET state = 'cancelled', finished_at = $1, updated_at = $1, \
-                 lease_token = NULL, lease_expires_at = NULL \
-                 WHERE id = $2 AND state = 'running' AND lease_token = $3 RETURNING *",
-            )
-            .bind(now)
-            .bind(id.0)
-            .bind(token.0)
-            .fetch_optional(&mut *tx)
-            .await?
-        }
-        Finish::Released => {
-            let row: Option<JobRow> = sqlx::query_as(
-                "UPDATE jobs SET state = 'queued', attempt = attempt - 1, run_at = $1, \
-                 updated_at = $1, lease_token = NULL, lease_expires_at = NULL \
-                 WHERE id = $2 AND state = 'running' AND lease_token = $3 RETURNING *",
-            )
-            .bind(now)
-            .bind(id.0)
-            .bind(token.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if row.is_some() {
-                notify(&mut *tx, WAKE_CHANNEL, "").await?;
-            }
-            row
-        }
-    };
-    if row.is_some()
-        && let Finish::Succeeded { artifacts, .. } = &finish
-    {
-        for artifact in artifacts {
-            sqlx::query(
-                "INSERT INTO job_artifacts (job_id, name, content_type, data, created_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id.0)
-            .bind(&artifact.name)
-            .bind(&artifact.content_type)
-            .bind(&artifact.data)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    Ok(row)
-}
-
-async fn notify(tx: &mut PgConnection, channel: &str, payload: &str) -> Result<(), StoreError> {
+    channel: &str,
+    payload: &str,
+) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(channel)
         .bind(payload)

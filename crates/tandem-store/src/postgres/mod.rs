@@ -14,6 +14,7 @@ mod chat_social;
 mod documents;
 mod files;
 mod invitations;
+mod job_writes;
 mod jobs;
 mod members;
 mod presence;

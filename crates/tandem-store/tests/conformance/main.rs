@@ -13,6 +13,7 @@ mod documents;
 mod files;
 mod invitations;
 mod jobs;
+mod jobs_submission;
 mod members;
 mod presence;
 mod projects;

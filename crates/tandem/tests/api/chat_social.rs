@@ -33,16 +33,13 @@ async fn an_invite_token_admits_project_members_until_it_is_spent_revoked_or_exp
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = created(
-        app.send(
-            Method::POST,
-            &format!("/api/v1/projects/{}/rooms", scene.project),
-            &cast.admin.access_token,
-            Some(json!({"name": "staff", "visibility": "private"})),
+    let room = app
+        .room(
+            &scene.project,
+            &cast.admin,
+            json!({"name": "staff", "visibility": "private"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     let room_id = room["id"].as_str().unwrap();
     let invites = format!("/api/v1/rooms/{room_id}/invites");
     // Only the creator or an admin invites; others do not even see the room.
@@ -124,16 +121,13 @@ async fn reactions_toggle_per_user_and_receipts_show_who_has_read() {
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = created(
-        app.send(
-            Method::POST,
-            &format!("/api/v1/projects/{}/rooms", scene.project),
-            &cast.editor.access_token,
-            Some(json!({"name": "general", "visibility": "public"})),
+    let room = app
+        .room(
+            &scene.project,
+            &cast.editor,
+            json!({"name": "general", "visibility": "public"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     let id = room["id"].as_str().unwrap();
     app.send(
         Method::POST,
@@ -211,27 +205,20 @@ async fn search_finds_messages_only_in_rooms_the_caller_may_read() {
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let rooms = format!("/api/v1/projects/{}/rooms", scene.project);
-    let public = created(
-        app.send(
-            Method::POST,
-            &rooms,
-            &cast.admin.access_token,
-            Some(json!({"name": "general", "visibility": "public"})),
+    let public = app
+        .room(
+            &scene.project,
+            &cast.admin,
+            json!({"name": "general", "visibility": "public"}),
         )
-        .await,
-    )
-    .await;
-    let private = created(
-        app.send(
-            Method::POST,
-            &rooms,
-            &cast.admin.access_token,
-            Some(json!({"name": "staff", "visibility": "private"})),
+        .await;
+    let private = app
+        .room(
+            &scene.project,
+            &cast.admin,
+            json!({"name": "staff", "visibility": "private"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     for (room, body) in [
         (&public, "release train leaves Friday"),
         (&private, "release bonus figures"),
@@ -288,16 +275,13 @@ async fn a_revoked_invite_stops_working_and_a_removed_member_loses_a_private_roo
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = created(
-        app.send(
-            Method::POST,
-            &format!("/api/v1/projects/{}/rooms", scene.project),
-            &cast.admin.access_token,
-            Some(json!({"name": "staff", "visibility": "private"})),
+    let room = app
+        .room(
+            &scene.project,
+            &cast.admin,
+            json!({"name": "staff", "visibility": "private"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     let room_id = room["id"].as_str().unwrap();
     let invites = format!("/api/v1/rooms/{room_id}/invites");
     let many = created(

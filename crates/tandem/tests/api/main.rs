@@ -10,6 +10,7 @@ mod account;
 mod audit_log;
 mod auto_versions;
 mod chat;
+mod chat_messages;
 mod chat_social;
 mod cli;
 mod client_address;
