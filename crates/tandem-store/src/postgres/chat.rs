@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::chat_messages as messages;
 use super::chat_social as social;
-use super::{PgStore, micros};
+use super::{PgStore, micros, on_foreign_key_violation};
 use crate::StoreError;
 use crate::chat::{ChatStore, HistoryPage, Posted, RoomListing};
 
@@ -167,13 +167,6 @@ pub(super) async fn message_in(
     };
     let room = RoomId(row.room_id);
     Ok(with_mentions(conn, room, vec![row]).await?.pop())
-}
-
-pub(super) fn on_foreign_key_violation(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::Other(err),
-    }
 }
 
 #[async_trait]

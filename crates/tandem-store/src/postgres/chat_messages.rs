@@ -7,10 +7,8 @@ use sqlx::PgPool;
 use tandem_domain::{Message, MessageId, NewMessage, RoomId, RoomMember, UserId};
 use uuid::Uuid;
 
-use super::chat::{
-    MemberRow, MessageRow, as_i64, message_in, on_foreign_key_violation, with_mentions,
-};
-use super::micros;
+use super::chat::{MemberRow, MessageRow, as_i64, message_in, with_mentions};
+use super::{micros, on_foreign_key_violation};
 use crate::StoreError;
 use crate::chat::{HistoryPage, Posted};
 

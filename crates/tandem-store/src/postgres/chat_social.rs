@@ -11,7 +11,7 @@ use tandem_domain::{
 use uuid::Uuid;
 
 use super::chat::{MemberRow, MessageRow, with_mentions};
-use super::micros;
+use super::{micros, on_foreign_key_violation};
 use crate::StoreError;
 use crate::chat::search_words;
 
@@ -156,10 +156,7 @@ pub(super) async fn create_invite(
     .bind(micros(invite.created_at))
     .execute(pool)
     .await
-    .map_err(|err| match &err {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::Other(err),
-    })?;
+    .map_err(on_foreign_key_violation)?;
     Ok(())
 }
 

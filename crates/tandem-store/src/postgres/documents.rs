@@ -9,7 +9,7 @@ use tandem_domain::{AuditContext, FileId, FileVersion, ProjectId, UserId, Versio
 use uuid::Uuid;
 
 use super::projects::insert_audit;
-use super::{PgStore, micros};
+use super::{PgStore, micros, on_foreign_key_violation};
 use crate::audit::entry;
 use crate::files::{counts_by_file, seqs_of_batch};
 use crate::{DocumentStore, StoreError, StoredDocument};
@@ -246,10 +246,7 @@ impl DocumentStore for PgStore {
         .bind(state)
         .execute(&mut *tx)
         .await
-        .map_err(|err| match &err {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-            _ => StoreError::Other(err),
-        })?;
+        .map_err(on_foreign_key_violation)?;
         if let (Some(audit), VersionKind::Named) = (audit, version.kind) {
             let row = entry(
                 audit,

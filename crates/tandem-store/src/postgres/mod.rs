@@ -83,6 +83,15 @@ fn on_unique_violation(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreE
     }
 }
 
+/// Turns a foreign-key violation (a row named by id does not exist) into `NotFound`;
+/// any other error stays `Other`.
+fn on_foreign_key_violation(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::Other(err),
+    }
+}
+
 /// Truncates a time to the microseconds PostgreSQL keeps, as the SQLite store does.
 ///
 /// sqlx would otherwise round toward the year 2000 (PostgreSQL's epoch), which differs
