@@ -92,7 +92,7 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "validation_failed",
             Self::Client { code, .. } => code,
@@ -102,7 +102,7 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         match self {
             Self::Validation(errors) => errors
                 .iter()

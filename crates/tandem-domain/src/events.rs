@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::{
-    File, FileId, FilePath, Invitation, JobStatus, Member, Project, ProjectId, Role, UserId,
-    Workspace, WorkspaceId,
+    Emoji, File, FileId, FilePath, Invitation, JobStatus, Member, Message, MessageId, Project,
+    ProjectId, Reaction, Role, Room, RoomId, UserId, Visibility, Workspace, WorkspaceId,
 };
 
 /// Something that happened in a project.
@@ -81,12 +81,69 @@ pub enum DomainEvent {
     /// A running job reported progress.
     #[serde(rename = "job.progress")]
     JobProgress(JobStatus),
+    /// A chat room was created (on the project's channel when it is public).
+    #[serde(rename = "room.created")]
+    RoomCreated(Room),
+    /// A room was renamed, archived, restored or had its settings changed.
+    #[serde(rename = "room.updated")]
+    RoomUpdated(Room),
+    /// A room was deleted with its messages; the room as it was.
+    #[serde(rename = "room.deleted")]
+    RoomDeleted(Room),
+    #[serde(rename = "member.joined")]
+    RoomMemberJoined(RoomMembership),
+    /// A member left, or was removed from, a room.
+    #[serde(rename = "member.left")]
+    RoomMemberLeft(RoomMembership),
+    #[serde(rename = "message.created")]
+    MessageCreated(Message),
+    #[serde(rename = "message.updated")]
+    MessageUpdated(Message),
+    /// A message was deleted: its tombstone.
+    #[serde(rename = "message.deleted")]
+    MessageDeleted(Message),
+    /// Someone toggled an emoji on a message: every reaction it now has.
+    #[serde(rename = "reaction.changed")]
+    ReactionChanged(ReactionChange),
+    /// A member's read marker moved forward ("seen by").
+    #[serde(rename = "room.read")]
+    RoomRead(ReadMarker),
+}
+
+/// Who joined or left which room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomMembership {
+    pub room_id: RoomId,
+    pub user_id: UserId,
+    /// The room's visibility: leaving a private room ends its reader's access to it.
+    pub visibility: Visibility,
+}
+
+/// One reaction toggled, with the message's reactions after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReactionChange {
+    pub room_id: RoomId,
+    pub message_id: MessageId,
+    pub user_id: UserId,
+    pub emoji: Emoji,
+    /// True when the toggle added the emoji, false when it took it away.
+    pub added: bool,
+    pub reactions: Vec<Reaction>,
+}
+
+/// A member's read marker in a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ReadMarker {
+    pub room_id: RoomId,
+    pub user_id: UserId,
+    pub seq: u64,
 }
 
 impl DomainEvent {
-    /// The project whose channel carries this event.
-    pub fn project_id(&self) -> ProjectId {
-        match self {
+    /// The project whose channel carries this event; `None` for what only a chat room's
+    /// members hear (messages, reactions, read markers, joins and leaves).
+    pub fn project_id(&self) -> Option<ProjectId> {
+        let project = match self {
             DomainEvent::ProjectCreated(p) | DomainEvent::ProjectUpdated(p) => p.id,
             DomainEvent::InvitationCreated(i) | DomainEvent::InvitationRevoked(i) => i.project_id,
             DomainEvent::WorkspaceCreated(w) | DomainEvent::WorkspaceUpdated(w) => w.project_id,
@@ -103,6 +160,40 @@ impl DomainEvent {
             DomainEvent::JobCreated(j)
             | DomainEvent::JobUpdated(j)
             | DomainEvent::JobProgress(j) => j.project_id,
+            DomainEvent::RoomCreated(room)
+            | DomainEvent::RoomUpdated(room)
+            | DomainEvent::RoomDeleted(room)
+                if room.visibility == Visibility::Public =>
+            {
+                room.project_id
+            }
+            DomainEvent::RoomCreated(_)
+            | DomainEvent::RoomUpdated(_)
+            | DomainEvent::RoomDeleted(_)
+            | DomainEvent::RoomMemberJoined(_)
+            | DomainEvent::RoomMemberLeft(_)
+            | DomainEvent::MessageCreated(_)
+            | DomainEvent::MessageUpdated(_)
+            | DomainEvent::MessageDeleted(_)
+            | DomainEvent::ReactionChanged(_)
+            | DomainEvent::RoomRead(_) => return None,
+        };
+        Some(project)
+    }
+
+    /// The chat room whose channel carries this event, if it is a chat event.
+    pub fn room_id(&self) -> Option<RoomId> {
+        match self {
+            DomainEvent::RoomCreated(room)
+            | DomainEvent::RoomUpdated(room)
+            | DomainEvent::RoomDeleted(room) => Some(room.id),
+            DomainEvent::RoomMemberJoined(m) | DomainEvent::RoomMemberLeft(m) => Some(m.room_id),
+            DomainEvent::MessageCreated(m)
+            | DomainEvent::MessageUpdated(m)
+            | DomainEvent::MessageDeleted(m) => Some(m.room_id),
+            DomainEvent::ReactionChanged(r) => Some(r.room_id),
+            DomainEvent::RoomRead(r) => Some(r.room_id),
+            _ => None,
         }
     }
 }

@@ -24,7 +24,7 @@ pub use chat::{
     RoomMember, Topic, Visibility, parse_client_id,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use events::DomainEvent;
+pub use events::{DomainEvent, ReactionChange, ReadMarker, RoomMembership};
 pub use file::{File, FilePath, FileVersion, VersionKind};
 pub use ids::{
     AuditId, FileId, InvitationId, JobId, MessageId, ProjectId, RoomId, RoomInviteId, SessionId,

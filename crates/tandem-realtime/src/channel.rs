@@ -1,9 +1,9 @@
-//! Channel names: `project:{id}`, `workspace:{id}`, `user:{id}`.
+//! Channel names: `project:{id}`, `workspace:{id}`, `user:{id}`, `room:{id}`.
 
 use std::fmt;
 use std::str::FromStr;
 
-use tandem_domain::{ProjectId, UserId, WorkspaceId};
+use tandem_domain::{ProjectId, RoomId, UserId, WorkspaceId};
 use uuid::Uuid;
 
 /// A channel a client can subscribe to.
@@ -15,12 +15,15 @@ pub enum Channel {
     Workspace(WorkspaceId),
     /// One user's private channel (their jobs, invitations); for that user only.
     User(UserId),
+    /// A chat room's messages, reactions, read markers, typing and presence; for those
+    /// who may read the room.
+    Room(RoomId),
 }
 
 /// Why a channel name was refused; each has a stable code for `error` frames.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelError {
-    #[error("unknown channel kind {0:?}: use project:, workspace: or user:")]
+    #[error("unknown channel kind {0:?}: use project:, workspace:, user: or room:")]
     UnknownKind(String),
     #[error("the channel id {0:?} is not a UUID")]
     MalformedId(String),
@@ -48,6 +51,7 @@ impl FromStr for Channel {
             "project" => Ok(Channel::Project(ProjectId(parse()?))),
             "workspace" => Ok(Channel::Workspace(WorkspaceId(parse()?))),
             "user" => Ok(Channel::User(UserId(parse()?))),
+            "room" => Ok(Channel::Room(RoomId(parse()?))),
             other => Err(ChannelError::UnknownKind(other.to_owned())),
         }
     }
@@ -59,6 +63,7 @@ impl fmt::Display for Channel {
             Channel::Project(id) => write!(f, "project:{id}"),
             Channel::Workspace(id) => write!(f, "workspace:{id}"),
             Channel::User(id) => write!(f, "user:{id}"),
+            Channel::Room(id) => write!(f, "room:{id}"),
         }
     }
 }
@@ -75,6 +80,7 @@ mod tests {
             format!("project:{ID}"),
             format!("workspace:{ID}"),
             format!("user:{ID}"),
+            format!("room:{ID}"),
         ] {
             let channel: Channel = name.parse().unwrap();
             assert_eq!(channel.to_string(), name);
@@ -83,7 +89,7 @@ mod tests {
 
     #[test]
     fn bad_names_say_what_is_wrong() {
-        let unknown = "room:x".parse::<Channel>().unwrap_err();
+        let unknown = "table:x".parse::<Channel>().unwrap_err();
         assert_eq!(unknown.code(), "unknown_channel");
         assert_eq!(
             "project".parse::<Channel>().unwrap_err().code(),

@@ -154,6 +154,9 @@ pub enum ServerFrame<'a> {
     Ack {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<&'a str>,
+        /// What the request made, e.g. the message a `publish` on a room posted.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        data: Option<&'a Value>,
     },
     Error {
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
@@ -205,7 +208,7 @@ pub fn ephemeral_event(
     channel: &str,
     event: &str,
     data: &Value,
-    actor: &str,
+    actor: Option<&str>,
     ts: DateTime<Utc>,
 ) -> Bytes {
     let frame = serde_json::json!({
@@ -322,7 +325,11 @@ mod tests {
             json!({"type": "error", "ref": "4", "code": "forbidden", "message": "no"})
         );
         assert_eq!(
-            ServerFrame::Ack { reference: None }.to_bytes(),
+            ServerFrame::Ack {
+                reference: None,
+                data: None
+            }
+            .to_bytes(),
             Bytes::from_static(br#"{"type":"ack"}"#)
         );
         let codes = [

@@ -32,6 +32,9 @@ enum ServerMessage {
     Ack {
         #[serde(rename = "ref")]
         reference: Option<String>,
+        /// What the request made, e.g. the message a `publish` on a room posted.
+        #[serde(default)]
+        data: Option<Value>,
     },
     /// The request with this `ref` failed; the socket stays open.
     Error {
@@ -126,9 +129,14 @@ mod tests {
             meta: json!({"file": "a.rs"}),
         };
         let frames = [
-            ServerFrame::Ack { reference: None }.to_bytes(),
+            ServerFrame::Ack {
+                reference: None,
+                data: None,
+            }
+            .to_bytes(),
             ServerFrame::Ack {
                 reference: Some("1"),
+                data: Some(&json!({"id": "m", "seq": 1})),
             }
             .to_bytes(),
             ServerFrame::Error {
@@ -155,7 +163,7 @@ mod tests {
             )
             .render(3),
             durable_event("project:p", "project.created", &json!({}), None, now).render(1),
-            ephemeral_event("workspace:w", "cursor", &json!({"line": 1}), "u", now),
+            ephemeral_event("workspace:w", "cursor", &json!({"line": 1}), Some("u"), now),
             state_frame("workspace:w", std::slice::from_ref(&member)),
             state_frame("workspace:w", &[]),
             diff_frame(

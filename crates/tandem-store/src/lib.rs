@@ -24,7 +24,7 @@ pub use error::StoreError;
 pub use files::{DocumentStore, FileStore, StoredDocument};
 pub use jobs::{Artifact, Claimed, Enqueued, Finish, JobFilter, JobStore, QueueStats};
 pub use postgres::{JOBS_CANCEL_CHANNEL, JOBS_WAKE_CHANNEL, PgStore};
-pub use presence::{LastSeen, PresenceStore};
+pub use presence::{LastSeen, Place, PresenceStore};
 pub use sqlite::SqliteStore;
 pub use tenancy::{
     Acceptance, AuditStore, InvitationStore, MemberStore, ProjectStore, ProjectWithRole,

@@ -110,6 +110,9 @@ pub struct Settings {
     pub chat_messages_per_second: u32,
     /// …and in a minute (the sustained rate).
     pub chat_messages_per_minute: u32,
+    /// How long a "typing" lasts unless the client repeats it.
+    #[serde(with = "humantime_serde")]
+    pub chat_typing_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -153,6 +156,7 @@ impl Default for Settings {
             sandbox_max_memory_mb: 2048,
             sandbox_init: None,
             chat_messages_per_second: 10,
+            chat_typing_ttl: Duration::from_secs(6),
             chat_messages_per_minute: 60,
         }
     }
@@ -233,6 +237,10 @@ impl Settings {
         anyhow::ensure!(
             self.presence_heartbeat >= Duration::from_millis(100),
             "presence_heartbeat must be at least 100ms"
+        );
+        anyhow::ensure!(
+            self.chat_typing_ttl >= Duration::from_secs(1),
+            "chat_typing_ttl must be at least 1s"
         );
         anyhow::ensure!(
             self.presence_ttl >= self.presence_heartbeat * 2,

@@ -300,8 +300,10 @@ async fn realtime(
             max_frame_bytes: settings.realtime_max_frame_bytes,
             outbox_bytes: settings.realtime_outbox_bytes,
             publishes_per_second: settings.realtime_publishes_per_second,
+            typing_ttl: settings.chat_typing_ttl,
         },
         registry: tandem_api::realtime::control::Registry::default(),
+        typing: tandem_api::realtime::typing::Typing::default(),
         stop: CancellationToken::new(),
     };
     Ok((realtime, departures))

@@ -5,7 +5,8 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use tandem_domain::{
-    Mention, MessageBody, MessageId, NewMessage, Role, RoomId, UserId, parse_client_id,
+    DomainEvent, Mention, MessageBody, MessageId, NewMessage, ReadMarker, Role, RoomId, UserId,
+    parse_client_id,
 };
 use tandem_store::{HistoryPage, Posted};
 use uuid::Uuid;
@@ -17,6 +18,7 @@ use super::dto::{
 };
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Actor, ApiJson};
+use crate::realtime::typing;
 use crate::state::AppState;
 
 /// The room members a body mentions (`@email` or `@user-id`); anyone else is nobody. The
@@ -90,8 +92,23 @@ pub async fn post_message(
     access: RoomAccess,
     ApiJson(body): ApiJson<PostMessageRequest>,
 ) -> ApiResult<(StatusCode, ApiJson<MessageView>)> {
+    match post(&state, &access, body).await? {
+        Posted::Created(message) => Ok((StatusCode::CREATED, ApiJson(message.into()))),
+        Posted::Existing(message) => Ok((StatusCode::OK, ApiJson(message.into()))),
+    }
+}
+
+/// Posts a message, over REST or the realtime socket alike: checks the caller may post
+/// and has allowance left, validates, stores, and tells the room. Posting also ends the
+/// author's "typing" there.
+pub async fn post(
+    state: &AppState,
+    access: &RoomAccess,
+    body: PostMessageRequest,
+) -> ApiResult<Posted> {
     access.require_post()?;
-    limit_posting(&state, access.access.user_id).await?;
+    let author = access.access.user_id;
+    limit_posting(state, author).await?;
     let mut errors = Vec::new();
     let text = MessageBody::parse(&body.body, "body")
         .map_err(|e| errors.push(e))
@@ -117,22 +134,30 @@ pub async fn post_message(
         }
         None => None,
     };
-    let mentions = resolve_mentions(&state, &text, access.room.id).await?;
+    let mentions = resolve_mentions(state, &text, access.room.id).await?;
     let now = state.clock.now();
     let new = NewMessage {
         id: MessageId::new(now),
         room_id: access.room.id,
-        author_id: access.access.user_id,
+        author_id: author,
         body: text,
         reply_to,
         client_id,
         mentions,
         created_at: now,
     };
-    match state.store.post_message(&new).await? {
-        Posted::Created(message) => Ok((StatusCode::CREATED, ApiJson(message.into()))),
-        Posted::Existing(message) => Ok((StatusCode::OK, ApiJson(message.into()))),
+    let posted = state.store.post_message(&new).await?;
+    if let Posted::Created(message) = &posted {
+        state
+            .events
+            .publish(author, DomainEvent::MessageCreated(message.clone()));
+        if state.realtime.typing.is_typing(access.room.id, author)
+            && let Err(error) = typing::announce(state, access.room.id, author, false).await
+        {
+            tracing::warn!(error = ?error, "could not end a typing after a post");
+        }
     }
+    Ok(posted)
 }
 
 /// A page of the room's history (anyone who may read the room). Fetching history marks
@@ -247,6 +272,10 @@ pub async fn edit_message(
         )
         .await?
         .ok_or_else(|| ApiError::not_found("no such message"))?;
+    let editor = access.room.access.user_id;
+    state
+        .events
+        .publish(editor, DomainEvent::MessageUpdated(edited.clone()));
     Ok(ApiJson(edited.into()))
 }
 
@@ -276,6 +305,10 @@ pub async fn delete_message(
         .delete_message(access.message.id, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::not_found("no such message"))?;
+    let by = access.room.access.user_id;
+    state
+        .events
+        .publish(by, DomainEvent::MessageDeleted(deleted.clone()));
     Ok(ApiJson(deleted.into()))
 }
 
@@ -295,11 +328,20 @@ pub async fn mark_read(
     access: RoomAccess,
     ApiJson(body): ApiJson<ReadRequest>,
 ) -> ApiResult<ApiJson<RoomView>> {
-    access.require_member()?;
+    let before = access.require_member()?.read_seq;
+    let user_id = access.access.user_id;
     let member = state
         .store
-        .mark_read(access.room.id, access.access.user_id, body.seq)
+        .mark_read(access.room.id, user_id, body.seq)
         .await?
         .ok_or_else(room_not_found)?;
+    if member.read_seq > before {
+        let marker = ReadMarker {
+            room_id: access.room.id,
+            user_id,
+            seq: member.read_seq,
+        };
+        state.events.publish(user_id, DomainEvent::RoomRead(marker));
+    }
     Ok(ApiJson(RoomView::new(access.room, Some(&member))))
 }

@@ -2,9 +2,9 @@
 //! with per-room seqs and idempotent posting, history pages, edits, tombstones and read
 //! markers with unread and mention counts, receipts, reactions, invite tokens and search.
 
-mod access;
-mod dto;
-mod messages;
+pub(crate) mod access;
+pub(crate) mod dto;
+pub(crate) mod messages;
 mod rooms;
 mod social;
 

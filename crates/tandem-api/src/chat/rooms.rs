@@ -5,7 +5,9 @@
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use tandem_domain::{Action, Name, Room, RoomId, Topic, UserId, Visibility};
+use tandem_domain::{
+    Action, DomainEvent, Name, Room, RoomId, RoomMembership, Topic, UserId, Visibility,
+};
 use uuid::Uuid;
 
 use super::access::RoomAccess;
@@ -70,6 +72,9 @@ pub async fn create_room(
         updated_at: now,
     };
     state.store.create_room(&room).await?;
+    state
+        .events
+        .publish(access.user_id, DomainEvent::RoomCreated(room.clone()));
     let member = state.store.room_member(room.id, access.user_id).await?;
     Ok((
         StatusCode::CREATED,
@@ -164,6 +169,10 @@ pub async fn update_room(
     }
     room.updated_at = now;
     let updated = state.store.update_room(&room).await?;
+    state.events.publish(
+        access.access.user_id,
+        DomainEvent::RoomUpdated(updated.clone()),
+    );
     Ok(ApiJson(RoomView::new(updated, access.member.as_ref())))
 }
 
@@ -182,6 +191,9 @@ pub async fn delete_room(
 ) -> ApiResult<StatusCode> {
     access.require_manage()?;
     state.store.delete_room(access.room.id).await?;
+    state
+        .events
+        .publish(access.access.user_id, DomainEvent::RoomDeleted(access.room));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -199,10 +211,14 @@ pub async fn join_room(
     access: RoomAccess,
 ) -> ApiResult<ApiJson<RoomView>> {
     // A private room the caller is not in is already 404; one they are in is a no-op.
-    let (member, _) = state
+    let user_id = access.access.user_id;
+    let (member, joined) = state
         .store
-        .join_room(access.room.id, access.access.user_id, state.clock.now())
+        .join_room(access.room.id, user_id, state.clock.now())
         .await?;
+    if joined {
+        announce_membership(&state, user_id, &access.room, user_id, true);
+    }
     Ok(ApiJson(RoomView::new(access.room, Some(&member))))
 }
 
@@ -218,10 +234,10 @@ pub async fn leave_room(
     State(state): State<AppState>,
     access: RoomAccess,
 ) -> ApiResult<StatusCode> {
-    state
-        .store
-        .leave_room(access.room.id, access.access.user_id)
-        .await?;
+    let user_id = access.access.user_id;
+    if state.store.leave_room(access.room.id, user_id).await? {
+        announce_membership(&state, user_id, &access.room, user_id, false);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -279,8 +295,30 @@ pub async fn remove_room_member(
 ) -> ApiResult<StatusCode> {
     access.require_manage()?;
     if state.store.leave_room(access.room.id, user).await? {
+        announce_membership(&state, access.access.user_id, &access.room, user, false);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("no such member of this room"))
     }
+}
+
+/// Tells the room that `user` joined or left it (`actor` did it).
+pub fn announce_membership(
+    state: &AppState,
+    actor: UserId,
+    room: &Room,
+    user: UserId,
+    joined: bool,
+) {
+    let membership = RoomMembership {
+        room_id: room.id,
+        user_id: user,
+        visibility: room.visibility,
+    };
+    let event = if joined {
+        DomainEvent::RoomMemberJoined(membership)
+    } else {
+        DomainEvent::RoomMemberLeft(membership)
+    };
+    state.events.publish(actor, event);
 }

@@ -6,13 +6,17 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
-use tandem_domain::{Action, Emoji, InviteRefusal, MessageId, Reaction, RoomInvite, RoomInviteId};
+use tandem_domain::{
+    Action, DomainEvent, Emoji, InviteRefusal, MessageId, Reaction, ReactionChange, RoomInvite,
+    RoomInviteId,
+};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::RoomAccess;
 use super::dto::{MessagePage, MessageView, RoomMemberView, RoomView, SearchQuery};
 use super::messages::MessageAccess;
+use super::rooms::announce_membership;
 use crate::auth::{hash_token, new_token};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, AuthUser, ProjectAccess};
@@ -110,16 +114,23 @@ pub async fn react(
 ) -> ApiResult<ApiJson<ReactedView>> {
     access.room.require_post()?;
     let emoji = Emoji::parse(&body.emoji, "emoji").map_err(|e| ApiError::Validation(vec![e]))?;
+    let user_id = access.room.access.user_id;
     let (on, reactions) = state
         .store
-        .toggle_reaction(
-            access.message.id,
-            access.room.access.user_id,
-            &emoji,
-            state.clock.now(),
-        )
+        .toggle_reaction(access.message.id, user_id, &emoji, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::not_found("no such message"))?;
+    let change = ReactionChange {
+        room_id: access.room.room.id,
+        message_id: access.message.id,
+        user_id,
+        emoji,
+        added: on,
+        reactions: reactions.clone(),
+    };
+    state
+        .events
+        .publish(user_id, DomainEvent::ReactionChanged(change));
     Ok(ApiJson(ReactedView {
         on,
         reactions: reactions.into_iter().map(ReactionView::from).collect(),
@@ -281,9 +292,10 @@ pub async fn accept_invite(
         .await?
         .ok_or_else(not_found)?;
     let gone = |code, detail: &str| ApiError::client(StatusCode::GONE, code, detail);
+    let now = state.clock.now();
     let (_, member) = match state
         .store
-        .redeem_room_invite(&hash, auth.user_id, state.clock.now())
+        .redeem_room_invite(&hash, auth.user_id, now)
         .await?
     {
         Ok(joined) => joined,
@@ -298,6 +310,9 @@ pub async fn accept_invite(
             return Err(gone("invite_used_up", "the invite has been used up"));
         }
     };
+    if member.joined_at == now {
+        announce_membership(&state, auth.user_id, &room, auth.user_id, true);
+    }
     Ok(ApiJson(RoomView::new(room, Some(&member))))
 }
 

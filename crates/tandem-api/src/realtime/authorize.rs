@@ -1,6 +1,6 @@
 //! Who may subscribe to or publish on a channel, decided by the one tenancy policy.
 
-use tandem_domain::{Action, ProjectId, Role, UserId, allows};
+use tandem_domain::{Action, ProjectId, Role, RoomId, UserId, Visibility, allows};
 use tandem_realtime::Channel;
 
 use crate::state::AppState;
@@ -53,6 +53,7 @@ pub async fn authorize(
             let workspace = state.store.workspace_by_id(id).await.map_err(unavailable)?;
             workspace.ok_or(Refusal::NotFound)?.project_id
         }
+        Channel::Room(id) => return authorize_room(state, user, id, action).await,
     };
     let membership = state
         .store
@@ -68,6 +69,39 @@ pub async fn authorize(
     } else {
         Err(Refusal::Forbidden)
     }
+}
+
+/// A room's channel: as its project's channel, and a private room only for its members
+/// (to anyone else it does not exist).
+async fn authorize_room(
+    state: &AppState,
+    user: UserId,
+    room: RoomId,
+    action: Action,
+) -> Result<Standing, Refusal> {
+    let room = state
+        .store
+        .room_by_id(room)
+        .await
+        .map_err(unavailable)?
+        .ok_or(Refusal::NotFound)?;
+    if room.visibility == Visibility::Private
+        && state
+            .store
+            .room_member(room.id, user)
+            .await
+            .map_err(unavailable)?
+            .is_none()
+    {
+        return Err(Refusal::NotFound);
+    }
+    Box::pin(authorize(
+        state,
+        user,
+        Channel::Project(room.project_id),
+        action,
+    ))
+    .await
 }
 
 fn unavailable(error: tandem_store::StoreError) -> Refusal {

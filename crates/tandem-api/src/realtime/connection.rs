@@ -72,11 +72,13 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
         outbox,
         subscriptions: HashMap::new(),
         publishes: RateLimiter::direct(Quota::per_second(rate)),
+        typing_in: Default::default(),
     };
     if let Some(reference) = auth_ref {
         session.send(
             ServerFrame::Ack {
                 reference: Some(&reference),
+                data: None,
             }
             .to_bytes(),
         );

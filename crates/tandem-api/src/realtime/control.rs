@@ -1,12 +1,12 @@
 //! Access changes that must reach live sockets on every node: a member removed or given
-//! another role, sessions revoked. They travel on the bus under one internal topic, and a
+//! another role, sessions revoked, a chat room left, made private or deleted. They travel on the bus under one internal topic, and a
 //! listener per node hands each to the matching connections through the registry.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use tandem_domain::{ProjectId, Role, SessionId, UserId};
+use tandem_domain::{ProjectId, Role, RoomId, SessionId, UserId};
 use tandem_realtime::{ConnectionId, Envelope, mailbox};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -32,6 +32,12 @@ pub enum Control {
     SessionRevoked { session_id: SessionId },
     /// Every session of a user but `except` revoked (password change).
     OtherSessionsRevoked { user_id: UserId, except: SessionId },
+    /// Who may read a chat room changed: `user_id` left it, or (`None`) anyone may have
+    /// lost it. Sockets subscribed to the room check again.
+    RoomAccessChanged {
+        room_id: RoomId,
+        user_id: Option<UserId>,
+    },
 }
 
 /// Who a connection belongs to, and where its control messages go.
@@ -84,6 +90,9 @@ impl Registry {
                 Control::SessionRevoked { session_id } => entry.session_id == *session_id,
                 Control::OtherSessionsRevoked { user_id, except } => {
                     entry.user_id == *user_id && entry.session_id != *except
+                }
+                Control::RoomAccessChanged { user_id, .. } => {
+                    user_id.is_none_or(|user_id| entry.user_id == user_id)
                 }
             };
             if concerned {

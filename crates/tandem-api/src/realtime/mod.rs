@@ -1,15 +1,18 @@
 //! The realtime gateway: `GET /api/v1/realtime` upgrades to one multiplexed WebSocket per
 //! client. Durable domain events reach channels through `routing`, with a per-channel
-//! `seq` kept in the history; clients publish ephemeral events on workspaces; presence
-//! says who is on each project and workspace channel (`presence` serves it over REST).
+//! `seq` kept in the history; clients publish ephemeral events on workspaces, and post,
+//! and say they are typing, in chat rooms; presence says who is on each project,
+//! workspace and room channel (`presence` serves it over REST).
 
 mod authorize;
 mod connection;
 pub mod control;
 mod last_seen;
 mod presence;
+mod room;
 mod routing;
 mod session;
+pub mod typing;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -40,6 +43,8 @@ pub struct RealtimeConfig {
     pub outbox_bytes: usize,
     /// Ephemeral events one connection may publish per second.
     pub publishes_per_second: u32,
+    /// How long a chat "typing" lasts unless the client repeats it.
+    pub typing_ttl: Duration,
 }
 
 impl Default for RealtimeConfig {
@@ -49,6 +54,7 @@ impl Default for RealtimeConfig {
             max_frame_bytes: 64 * 1024,
             outbox_bytes: 1024 * 1024,
             publishes_per_second: 50,
+            typing_ttl: Duration::from_secs(6),
         }
     }
 }
@@ -63,6 +69,8 @@ pub struct Realtime {
     pub config: RealtimeConfig,
     /// This node's live connections, for access changes.
     pub registry: control::Registry,
+    /// Who is typing in each chat room, as every node knows it.
+    pub typing: typing::Typing,
     /// Cancelled at shutdown: sockets close with 1001 and background tasks stop.
     pub stop: CancellationToken,
 }
@@ -79,6 +87,7 @@ pub fn start(state: &AppState, departures: UnboundedReceiver<Departure>) {
     );
     tokio::spawn(routing::route_events(state.clone()));
     tokio::spawn(control::listen(state.clone()));
+    tokio::spawn(typing::listen(state.clone()));
     tokio::spawn(realtime.presence.clone().run(realtime.stop.clone()));
     tokio::spawn(last_seen::record(state.clone(), departures));
 }
@@ -102,6 +111,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(realtime))
         .routes(routes!(presence::workspace_presence))
+        .routes(routes!(presence::room_presence))
 }
 
 /// Credentials for the socket, for clients that cannot set headers.

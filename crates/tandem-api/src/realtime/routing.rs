@@ -1,9 +1,10 @@
 //! From committed domain events to channel events: each event goes to its project's
-//! channel (and its workspace's, and the user's it concerns), gets the channel's next
-//! `seq` in the history, and is published on the bus to every node.
+//! channel (and its workspace's, and the user's it concerns) or, for chat, to its room's
+//! channel; gets the channel's next `seq` in the history, and is published on the bus to
+//! every node.
 
 use serde_json::Value;
-use tandem_domain::DomainEvent;
+use tandem_domain::{DomainEvent, Visibility};
 use tandem_realtime::protocol::durable_event;
 use tandem_realtime::{Channel, Envelope};
 use tokio::sync::broadcast::error::RecvError;
@@ -88,12 +89,44 @@ async fn route(state: &AppState, published: &Published) -> anyhow::Result<()> {
         };
         state.realtime.bus.publish(envelope).await?;
     }
+    if let Some(control) = room_access_change(&published.event) {
+        announce(state, control).await;
+    }
     Ok(())
+}
+
+/// Whose access to a room's channel must be checked again once the event is out: the
+/// member who left a private room, everyone on a room made private or deleted.
+fn room_access_change(event: &DomainEvent) -> Option<Control> {
+    match event {
+        DomainEvent::RoomMemberLeft(left) if left.visibility == Visibility::Private => {
+            Some(Control::RoomAccessChanged {
+                room_id: left.room_id,
+                user_id: Some(left.user_id),
+            })
+        }
+        DomainEvent::RoomUpdated(room) if room.visibility == Visibility::Private => {
+            Some(Control::RoomAccessChanged {
+                room_id: room.id,
+                user_id: None,
+            })
+        }
+        DomainEvent::RoomDeleted(room) => Some(Control::RoomAccessChanged {
+            room_id: room.id,
+            user_id: None,
+        }),
+        _ => None,
+    }
 }
 
 /// The channels an event belongs on.
 fn channels(event: &DomainEvent) -> Vec<Channel> {
-    let mut channels = vec![Channel::Project(event.project_id())];
+    let mut channels: Vec<Channel> = event
+        .project_id()
+        .map(Channel::Project)
+        .into_iter()
+        .collect();
+    channels.extend(event.room_id().map(Channel::Room));
     match event {
         DomainEvent::WorkspaceCreated(w) | DomainEvent::WorkspaceUpdated(w) => {
             channels.push(Channel::Workspace(w.id));

@@ -2,12 +2,12 @@
 //! (with replay and presence), unsubscribe, publish, presence updates, ping, and the
 //! access changes pushed to it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use governor::DefaultDirectRateLimiter;
 use serde_json::Value;
-use tandem_domain::Action;
+use tandem_domain::{Action, RoomId};
 use tandem_realtime::presence::state_frame;
 use tandem_realtime::protocol::{
     ClientFrame, ServerFrame, check_meta, ephemeral_event, is_ephemeral_event,
@@ -30,6 +30,8 @@ pub(super) struct Session {
     /// Subscribed topics, with the caller's standing there.
     pub(super) subscriptions: HashMap<String, Standing>,
     pub(super) publishes: DefaultDirectRateLimiter,
+    /// Rooms where this connection said its user is typing.
+    pub(super) typing_in: HashSet<RoomId>,
 }
 
 impl Session {
@@ -49,7 +51,13 @@ impl Session {
     }
 
     fn ack(&self, reference: Option<&str>) {
-        self.send(ServerFrame::Ack { reference }.to_bytes());
+        self.send(
+            ServerFrame::Ack {
+                reference,
+                data: None,
+            }
+            .to_bytes(),
+        );
     }
 
     /// Ends a subscription: no more deliveries, and the caller's presence there leaves.
@@ -59,8 +67,12 @@ impl Session {
         }
         let realtime = &self.state.realtime;
         realtime.hub.unsubscribe(topic, self.connection);
-        if topic.parse().is_ok_and(|channel| has_presence(&channel)) {
+        let channel = topic.parse().ok();
+        if channel.as_ref().is_some_and(has_presence) {
             realtime.presence.leave(topic, self.connection).await;
+        }
+        if let Some(Channel::Room(room)) = channel {
+            self.stop_typing(room).await;
         }
     }
 
@@ -94,6 +106,10 @@ impl Session {
                         .to_bytes(),
                     );
                 }
+                true
+            }
+            Control::RoomAccessChanged { room_id, .. } => {
+                self.recheck_room(room_id).await;
                 true
             }
             Control::RoleChanged {
@@ -194,7 +210,13 @@ impl Session {
             realtime
                 .hub
                 .subscribe(&topic, self.connection, self.outbox.clone(), true);
-        let mut frames = vec![ServerFrame::Ack { reference }.to_bytes()];
+        let mut frames = vec![
+            ServerFrame::Ack {
+                reference,
+                data: None,
+            }
+            .to_bytes(),
+        ];
         let mut replayed_to = 0;
         if let Some(since) = since {
             match realtime
@@ -238,7 +260,7 @@ impl Session {
             return self.error(
                 reference,
                 "not_subscribed",
-                "subscribe to this project or workspace channel first",
+                "subscribe to this project, workspace or room channel first",
             );
         }
         if let Err(message) = check_meta(&meta) {
@@ -255,11 +277,14 @@ impl Session {
     async fn publish(&mut self, name: &str, event: &str, data: &Value, reference: Option<&str>) {
         let channel: Channel = match name.parse() {
             Ok(channel @ Channel::Workspace(_)) => channel,
+            Ok(Channel::Room(room)) => {
+                return self.publish_in_room(room, event, data, reference).await;
+            }
             Ok(_) => {
                 return self.error(
                     reference,
                     "invalid_channel",
-                    "ephemeral events go on workspace channels",
+                    "publish on workspace or room channels",
                 );
             }
             Err(e) => return self.error(reference, e.code(), &e.to_string()),
@@ -295,7 +320,7 @@ impl Session {
         }
         let realtime = &self.state.realtime;
         let actor = self.user.user_id.to_string();
-        let frame = ephemeral_event(&topic, event, data, &actor, self.state.clock.now());
+        let frame = ephemeral_event(&topic, event, data, Some(&actor), self.state.clock.now());
         let envelope = Envelope {
             origin: Some(realtime.hub.origin(self.connection)),
             ..Envelope::new(topic, frame)
@@ -310,7 +335,10 @@ impl Session {
     }
 }
 
-/// Project and workspace channels show who is there; a user channel has one reader.
+/// Project, workspace and room channels show who is there; a user channel has one reader.
 fn has_presence(channel: &Channel) -> bool {
-    matches!(channel, Channel::Project(_) | Channel::Workspace(_))
+    matches!(
+        channel,
+        Channel::Project(_) | Channel::Workspace(_) | Channel::Room(_)
+    )
 }

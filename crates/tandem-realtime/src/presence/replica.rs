@@ -191,6 +191,34 @@ impl Replica {
     pub(crate) fn has_changes(&self) -> bool {
         !self.baseline.is_empty()
     }
+
+    /// What a connection of `user` subscribing now is shown: the members as the
+    /// channel's subscribers were told at the last diff, with `user` as they are now.
+    /// The next diff is relative to the last one, so it is then right for the newcomer
+    /// too: a member who joined and left in between is neither shown nor left behind.
+    pub(crate) fn members_as_told(&self, user: UserId) -> Vec<Member> {
+        let pending = |u: &UserId| *u != user && self.baseline.contains_key(u);
+        let mut members: Vec<Member> = self
+            .entries
+            .members()
+            .into_iter()
+            .filter(|m| !pending(&m.user_id))
+            .collect();
+        members.extend(
+            self.baseline
+                .iter()
+                .filter(|(u, _)| pending(u))
+                .filter_map(|(_, before)| before.clone()),
+        );
+        sort(&mut members);
+        members
+    }
+
+    /// Forgets the changes since the last diff: for a replica just loaded, whose
+    /// subscribers are all about to be shown its members in full.
+    pub(crate) fn settle(&mut self) {
+        self.baseline.clear();
+    }
 }
 
 #[cfg(test)]
@@ -228,5 +256,33 @@ mod tests {
         assert_eq!(departed, [ada]);
         let (_, leaves) = replica.diff();
         assert_eq!(leaves.iter().map(|m| m.user_id).collect::<Vec<_>>(), [ada]);
+    }
+
+    #[test]
+    fn a_newcomer_is_shown_what_the_next_diff_is_relative_to() {
+        let users = [(); 3].map(|()| UserId::new(Utc::now()));
+        let [ada, bob, cat] = users;
+        let ids = |members: &[Member]| members.iter().map(|m| m.user_id).collect::<Vec<_>>();
+        let mut replica = Replica::new();
+        replica.change(Change::Put(entry("a", 1, ada)));
+        replica.diff();
+        // Bob joins; before the next diff Cat subscribes, then Bob leaves.
+        replica.change(Change::Put(entry("a", 2, bob)));
+        replica.change(Change::Put(entry("a", 3, cat)));
+        let shown = replica.members_as_told(cat);
+        assert_eq!(
+            ids(&shown),
+            [ada, cat],
+            "Bob is not shown before his join's diff"
+        );
+        replica.change(Change::Remove(("a".into(), 2)));
+        let (joins, leaves) = replica.diff();
+        assert_eq!((ids(&joins), ids(&leaves)), (vec![cat], vec![]));
+        // Ada leaves before the next diff and Bob subscribes: he is shown her, and told.
+        replica.change(Change::Remove(("a".into(), 1)));
+        replica.change(Change::Put(entry("a", 4, bob)));
+        assert_eq!(ids(&replica.members_as_told(bob)), [ada, cat, bob]);
+        let (joins, leaves) = replica.diff();
+        assert_eq!((ids(&joins), ids(&leaves)), (vec![bob], vec![ada]));
     }
 }

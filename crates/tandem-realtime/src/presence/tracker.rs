@@ -157,12 +157,21 @@ impl Presence {
         self.write(topic, &entry).await;
         if first {
             self.load(topic).await;
+            // Nobody on this node was shown this channel before: its joiners see it whole.
+            if let Some(replica) = self.inner().replicas.get_mut(topic) {
+                replica.settle();
+            }
         } else {
             // Another join is loading the replica; its sender lives as long as the
             // replica does, and a dropped replica has nothing to wait for.
             let _ = ready.wait_for(|ready| *ready).await;
         }
-        self.members_here(topic).unwrap_or_default()
+        let inner = self.inner();
+        inner
+            .replicas
+            .get(topic)
+            .map(|replica| replica.members_as_told(entry.user_id))
+            .unwrap_or_default()
     }
 
     /// Replaces the meta of one of this node's connections on `topic`.

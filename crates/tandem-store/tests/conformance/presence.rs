@@ -1,32 +1,32 @@
-//! Presence: last-seen times per workspace member, which only move forward, are listed
-//! most recent first, stay within their workspace and go with the workspace or user.
+//! Presence: last-seen times per workspace (or room) member, which only move forward, are
+//! listed most recent first, stay within their place and go with the place or user.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use tandem_domain::{User, UserId, Workspace, WorkspaceId};
-use tandem_store::LastSeen;
+use tandem_domain::{Room, User, UserId, Visibility, Workspace, WorkspaceId};
+use tandem_store::{LastSeen, Place};
 
 use crate::Fixture;
 
 fn seen(workspace: &Workspace, user: &User, at: DateTime<Utc>) -> LastSeen {
     LastSeen {
         user_id: user.id,
-        workspace_id: workspace.id,
+        place: Place::Workspace(workspace.id),
         seen_at: at,
     }
 }
 
 impl Fixture {
-    async fn record(&self, workspace: WorkspaceId, user: UserId, at: DateTime<Utc>) {
+    async fn record(&self, place: impl Into<Place>, user: UserId, at: DateTime<Utc>) {
         self.store
-            .record_last_seen(workspace, user, at)
+            .record_last_seen(place.into(), user, at)
             .await
             .unwrap();
     }
 
     async fn last_seen(&self, workspace: &Workspace) -> Vec<LastSeen> {
-        self.store.last_seen(workspace.id).await.unwrap()
+        self.store.last_seen(workspace.id.into()).await.unwrap()
     }
 }
 
@@ -187,7 +187,7 @@ async fn times_go_with_their_workspace_and_later_reports_for_it_are_ignored() {
     // Nor is one for a workspace that never existed.
     let missing = WorkspaceId::new(f.now());
     f.record(missing, ada.id, at).await;
-    assert_eq!(f.store.last_seen(missing).await.unwrap(), []);
+    assert_eq!(f.store.last_seen(missing.into()).await.unwrap(), []);
     assert_eq!(f.db.count_rows("workspace_last_seen").await, 4);
 
     // Deleting a project takes its workspaces' times with it.
@@ -248,7 +248,11 @@ async fn of_concurrent_reports_the_newest_time_stays() {
         .map(|(user, n)| {
             let store = Arc::clone(&f.store);
             let (workspace, seen_at) = (main.id, at + Duration::milliseconds(n));
-            tokio::spawn(async move { store.record_last_seen(workspace, user, seen_at).await })
+            tokio::spawn(async move {
+                store
+                    .record_last_seen(workspace.into(), user, seen_at)
+                    .await
+            })
         })
         .collect();
     for task in tasks {
@@ -267,11 +271,57 @@ async fn of_concurrent_reports_the_newest_time_stays() {
         .map(|_| {
             let store = Arc::clone(&f.store);
             let (workspace, user) = (main.id, ada.id);
-            tokio::spawn(async move { store.record_last_seen(workspace, user, at).await })
+            tokio::spawn(async move { store.record_last_seen(workspace.into(), user, at).await })
         })
         .collect();
     for task in tasks {
         task.await.unwrap().unwrap();
     }
     assert_eq!(f.last_seen(&main).await, expected);
+}
+
+#[tokio::test]
+async fn rooms_keep_their_own_times_which_go_with_the_room() {
+    let f = Fixture::new().await;
+    let ada = f.user("ada@example.com").await;
+    let bob = f.user("bob@example.com").await;
+    let project = f.project(&ada, "Apollo").await;
+    let main = f.workspace(&project, &ada, "Main").await;
+    let general = f.room(&project, &ada, Visibility::Public).await;
+    let secret = f.room(&project, &ada, Visibility::Private).await;
+    let at = f.now();
+    let in_room = |room: &Room, user: &User, at| LastSeen {
+        user_id: user.id,
+        place: Place::Room(room.id),
+        seen_at: at,
+    };
+
+    f.record(general.id, ada.id, at).await;
+    f.record(general.id, ada.id, at - Duration::hours(1)).await;
+    f.record(general.id, bob.id, at + Duration::seconds(1))
+        .await;
+    f.record(secret.id, ada.id, at - Duration::hours(2)).await;
+    f.record(main.id, ada.id, at + Duration::hours(3)).await;
+    assert_eq!(
+        f.store.last_seen(general.id.into()).await.unwrap(),
+        [
+            in_room(&general, &bob, at + Duration::seconds(1)),
+            in_room(&general, &ada, at)
+        ]
+    );
+    assert_eq!(
+        f.store.last_seen(secret.id.into()).await.unwrap(),
+        [in_room(&secret, &ada, at - Duration::hours(2))]
+    );
+    assert_eq!(
+        f.last_seen(&main).await,
+        [seen(&main, &ada, at + Duration::hours(3))],
+        "a workspace's times are its own"
+    );
+
+    f.store.delete_room(general.id).await.unwrap();
+    assert_eq!(f.store.last_seen(general.id.into()).await.unwrap(), []);
+    f.record(general.id, ada.id, at + Duration::hours(1)).await;
+    assert_eq!(f.store.last_seen(general.id.into()).await.unwrap(), []);
+    assert_eq!(f.db.count_rows("room_last_seen").await, 1);
 }

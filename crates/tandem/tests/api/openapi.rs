@@ -59,6 +59,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     // declares no bearer requirement.
     ("/api/v1/realtime", "get", false),
     ("/api/v1/workspaces/{workspace_id}/presence", "get", true),
+    ("/api/v1/rooms/{room_id}/presence", "get", true),
     ("/api/v1/workspaces/{workspace_id}/files", "get", true),
     ("/api/v1/workspaces/{workspace_id}/files", "post", true),
     ("/api/v1/files/{file_id}", "get", true),
