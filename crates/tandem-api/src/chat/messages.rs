@@ -5,8 +5,8 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use tandem_domain::{
-    DomainEvent, Mention, MessageBody, MessageId, NewMessage, ReadMarker, Role, RoomId, UserId,
-    parse_client_id,
+    DomainEvent, Mention, Message, MessageBody, MessageId, NewMessage, ReadMarker, Role, RoomId,
+    RoomMember, UserId, parse_client_id,
 };
 use tandem_store::{HistoryPage, Posted};
 use uuid::Uuid;
@@ -203,8 +203,24 @@ pub async fn list_messages(
 /// A message named in the path with the caller's access to its room.
 #[derive(Debug)]
 pub struct MessageAccess {
-    pub message: tandem_domain::Message,
+    pub message: Message,
     pub room: RoomAccess,
+}
+
+impl MessageAccess {
+    /// The message with the caller's access to its room; 404 for a message of a room
+    /// they may not read, as for one that does not exist.
+    pub async fn load(state: &AppState, actor: Actor, id: MessageId) -> Result<Self, ApiError> {
+        let not_found = || ApiError::not_found("no such message");
+        let message = state.store.message_by_id(id).await?.ok_or_else(not_found)?;
+        let room = RoomAccess::load(state, actor, message.room_id)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::NOT_FOUND => not_found(),
+                _ => e,
+            })?;
+        Ok(Self { message, room })
+    }
 }
 
 impl FromRequestParts<AppState> for MessageAccess {
@@ -221,18 +237,7 @@ impl FromRequestParts<AppState> for MessageAccess {
             .find(|(name, _)| name == "message_id")
             .and_then(|(_, v)| Uuid::parse_str(v).ok())
             .ok_or_else(not_found)?;
-        let message = state
-            .store
-            .message_by_id(MessageId(id))
-            .await?
-            .ok_or_else(not_found)?;
-        let room = RoomAccess::load(state, actor, message.room_id)
-            .await
-            .map_err(|e| match e.status() {
-                StatusCode::NOT_FOUND => not_found(),
-                _ => e,
-            })?;
-        Ok(Self { message, room })
+        Self::load(state, actor, MessageId(id)).await
     }
 }
 
@@ -252,7 +257,13 @@ pub async fn edit_message(
     access: MessageAccess,
     ApiJson(body): ApiJson<EditMessageRequest>,
 ) -> ApiResult<ApiJson<MessageView>> {
-    if access.message.author_id != Some(access.room.access.user_id) {
+    Ok(ApiJson(edit(&state, &access, &body.body).await?.into()))
+}
+
+/// Edits a message (its author, where they may still post) and tells the room.
+pub async fn edit(state: &AppState, access: &MessageAccess, body: &str) -> ApiResult<Message> {
+    let editor = access.room.access.user_id;
+    if access.message.author_id != Some(editor) {
         return Err(ApiError::client(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -260,8 +271,8 @@ pub async fn edit_message(
         ));
     }
     access.room.require_post()?;
-    let text = MessageBody::parse(&body.body, "body").map_err(|e| ApiError::Validation(vec![e]))?;
-    let mentions = resolve_mentions(&state, &text, access.room.room.id).await?;
+    let text = MessageBody::parse(body, "body").map_err(|e| ApiError::Validation(vec![e]))?;
+    let mentions = resolve_mentions(state, &text, access.room.room.id).await?;
     let edited = state
         .store
         .edit_message(
@@ -272,11 +283,10 @@ pub async fn edit_message(
         )
         .await?
         .ok_or_else(|| ApiError::not_found("no such message"))?;
-    let editor = access.room.access.user_id;
     state
         .events
         .publish(editor, DomainEvent::MessageUpdated(edited.clone()));
-    Ok(ApiJson(edited.into()))
+    Ok(edited)
 }
 
 /// Delete a message (its author, or an admin): it stays as a tombstone in its place.
@@ -292,8 +302,13 @@ pub async fn delete_message(
     State(state): State<AppState>,
     access: MessageAccess,
 ) -> ApiResult<ApiJson<MessageView>> {
-    let author = access.message.author_id == Some(access.room.access.user_id);
-    if !author && access.room.access.role < Role::Admin {
+    Ok(ApiJson(delete(&state, &access).await?.into()))
+}
+
+/// Deletes a message (its author, or an admin), leaving its tombstone, and tells the room.
+pub async fn delete(state: &AppState, access: &MessageAccess) -> ApiResult<Message> {
+    let by = access.room.access.user_id;
+    if access.message.author_id != Some(by) && access.room.access.role < Role::Admin {
         return Err(ApiError::client(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -305,11 +320,10 @@ pub async fn delete_message(
         .delete_message(access.message.id, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::not_found("no such message"))?;
-    let by = access.room.access.user_id;
     state
         .events
         .publish(by, DomainEvent::MessageDeleted(deleted.clone()));
-    Ok(ApiJson(deleted.into()))
+    Ok(deleted)
 }
 
 /// Move your read marker forward to `seq` (it never moves back, nor past the newest
@@ -328,11 +342,17 @@ pub async fn mark_read(
     access: RoomAccess,
     ApiJson(body): ApiJson<ReadRequest>,
 ) -> ApiResult<ApiJson<RoomView>> {
+    let member = read(&state, &access, body.seq).await?;
+    Ok(ApiJson(RoomView::new(access.room, Some(&member))))
+}
+
+/// Moves the caller's read marker forward (a member) and, when it moved, tells the room.
+pub async fn read(state: &AppState, access: &RoomAccess, seq: u64) -> ApiResult<RoomMember> {
     let before = access.require_member()?.read_seq;
     let user_id = access.access.user_id;
     let member = state
         .store
-        .mark_read(access.room.id, user_id, body.seq)
+        .mark_read(access.room.id, user_id, seq)
         .await?
         .ok_or_else(room_not_found)?;
     if member.read_seq > before {
@@ -343,5 +363,5 @@ pub async fn mark_read(
         };
         state.events.publish(user_id, DomainEvent::RoomRead(marker));
     }
-    Ok(ApiJson(RoomView::new(access.room, Some(&member))))
+    Ok(member)
 }

@@ -6,7 +6,7 @@ pub(crate) mod access;
 pub(crate) mod dto;
 pub(crate) mod messages;
 mod rooms;
-mod social;
+pub(crate) mod social;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

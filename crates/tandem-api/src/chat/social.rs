@@ -112,8 +112,20 @@ pub async fn react(
     access: MessageAccess,
     ApiJson(body): ApiJson<ReactRequest>,
 ) -> ApiResult<ApiJson<ReactedView>> {
+    Ok(ApiJson(
+        toggle_reaction(&state, &access, &body.emoji).await?,
+    ))
+}
+
+/// Toggles the caller's `emoji` on the message (a member who may post in its room) and
+/// tells the room.
+pub async fn toggle_reaction(
+    state: &AppState,
+    access: &MessageAccess,
+    emoji: &str,
+) -> ApiResult<ReactedView> {
     access.room.require_post()?;
-    let emoji = Emoji::parse(&body.emoji, "emoji").map_err(|e| ApiError::Validation(vec![e]))?;
+    let emoji = Emoji::parse(emoji, "emoji").map_err(|e| ApiError::Validation(vec![e]))?;
     let user_id = access.room.access.user_id;
     let (on, reactions) = state
         .store
@@ -131,10 +143,10 @@ pub async fn react(
     state
         .events
         .publish(user_id, DomainEvent::ReactionChanged(change));
-    Ok(ApiJson(ReactedView {
+    Ok(ReactedView {
         on,
         reactions: reactions.into_iter().map(ReactionView::from).collect(),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

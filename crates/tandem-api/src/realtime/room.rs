@@ -1,26 +1,78 @@
-//! A connection's part in chat rooms: posting and saying it is typing with `publish` on
-//! `room:{id}` (the same checks and limits as over REST), and checking a room
-//! subscription again when who may read the room changes.
+//! A connection's part in chat rooms: posting, editing, deleting, reacting, reading and
+//! saying it is typing with `publish` on `room:{id}` (through the REST handlers' own
+//! functions, so the same checks, limits and events), and checking a room subscription
+//! again when who may read the room changes.
 
-use serde::Deserialize;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tandem_domain::{Action, RoomId};
+use tandem_domain::{Action, MessageId, RoomId};
 use tandem_realtime::Channel;
 use tandem_realtime::protocol::ServerFrame;
+use uuid::Uuid;
 
 use super::authorize::{Refusal, authorize};
 use super::session::Session;
 use super::typing;
 use crate::chat::access::RoomAccess;
-use crate::chat::dto::{MessageView, PostMessageRequest};
-use crate::chat::messages;
+use crate::chat::dto::{MessageView, PostMessageRequest, RoomView};
+use crate::chat::messages::{self, MessageAccess};
+use crate::chat::social;
 use crate::error::ApiError;
 use crate::extract::Actor;
 
+/// `edit` data.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edit {
+    message_id: Uuid,
+    body: String,
+}
+
+/// `delete` data.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Delete {
+    message_id: Uuid,
+}
+
+/// `react` data.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct React {
+    message_id: Uuid,
+    emoji: String,
+}
+
+/// `read` data.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Read {
+    seq: u64,
+}
+
+/// `data` as `T`, or an `invalid_data` message naming the shape expected.
+fn parse<T: DeserializeOwned>(data: &Value, shape: &str) -> Result<T, ApiError> {
+    T::deserialize(data).map_err(|error| {
+        ApiError::client(
+            StatusCode::BAD_REQUEST,
+            "invalid_data",
+            format!("expected {shape}: {error}"),
+        )
+    })
+}
+
+fn json(value: impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
 impl Session {
-    /// `publish` on a room: `message` posts `{body, reply_to?, client_id?}` and is
-    /// acknowledged with the message; `typing` (`{typing: bool}`, default true) starts,
-    /// renews or ends the caller's typing there.
+    /// `publish` on a room, each answered by `ack` with what it made as `data`, or by
+    /// the REST API's error: `message` posts `{body, reply_to?, client_id?}`; `edit`
+    /// `{message_id, body}`, `delete` `{message_id}` and `react` `{message_id, emoji}`
+    /// act on a message of the room; `read` `{seq}` moves the caller's read marker;
+    /// `typing` (`{typing: bool}`, default true) starts, renews or ends their typing.
     pub(super) async fn publish_in_room(
         &mut self,
         room: RoomId,
@@ -28,41 +80,21 @@ impl Session {
         data: &Value,
         reference: Option<&str>,
     ) {
-        match event {
-            "message" => self.post(room, data, reference).await,
-            "typing" => self.type_in(room, data, reference).await,
-            _ => self.error(
-                reference,
+        let answer = match event {
+            "message" => self.post(room, data).await,
+            "edit" => self.edit(room, data).await,
+            "delete" => self.delete(room, data).await,
+            "react" => self.react(room, data).await,
+            "read" => self.read(room, data).await,
+            "typing" => return self.type_in(room, data, reference).await,
+            _ => Err(ApiError::client(
+                StatusCode::BAD_REQUEST,
                 "invalid_event",
-                "publish message or typing on a room",
-            ),
-        }
-    }
-
-    async fn room_access(&self, room: RoomId) -> Result<RoomAccess, ApiError> {
-        let actor = Actor {
-            user_id: self.user.user_id,
-            request_id: None,
+                "publish message, edit, delete, react, read or typing on a room",
+            )),
         };
-        RoomAccess::load(&self.state, actor, room).await
-    }
-
-    async fn post(&mut self, room: RoomId, data: &Value, reference: Option<&str>) {
-        let request = match PostMessageRequest::deserialize(data) {
-            Ok(request) => request,
-            Err(error) => {
-                let message = format!("a message is {{body, reply_to?, client_id?}}: {error}");
-                return self.error(reference, "invalid_data", &message);
-            }
-        };
-        let posted = match self.room_access(room).await {
-            Ok(access) => messages::post(&self.state, &access, request).await,
-            Err(error) => Err(error),
-        };
-        match posted {
-            Ok(posted) => {
-                let view = MessageView::from(posted.message().clone());
-                let data = serde_json::to_value(view).unwrap_or_default();
+        match answer {
+            Ok(data) => {
                 let ack = ServerFrame::Ack {
                     reference,
                     data: Some(&data),
@@ -71,6 +103,62 @@ impl Session {
             }
             Err(error) => self.api_error(reference, &error),
         }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user.user_id,
+            request_id: None,
+        }
+    }
+
+    async fn room_access(&self, room: RoomId) -> Result<RoomAccess, ApiError> {
+        RoomAccess::load(&self.state, self.actor(), room).await
+    }
+
+    /// A message of `room` (any other is not found here).
+    async fn message(&self, room: RoomId, id: Uuid) -> Result<MessageAccess, ApiError> {
+        let access = MessageAccess::load(&self.state, self.actor(), MessageId(id)).await?;
+        if access.message.room_id != room {
+            return Err(ApiError::not_found("no such message in this room"));
+        }
+        Ok(access)
+    }
+
+    async fn post(&self, room: RoomId, data: &Value) -> Result<Value, ApiError> {
+        let request: PostMessageRequest = parse(data, "{body, reply_to?, client_id?}")?;
+        let access = self.room_access(room).await?;
+        let posted = messages::post(&self.state, &access, request).await?;
+        Ok(json(MessageView::from(posted.message().clone())))
+    }
+
+    async fn edit(&self, room: RoomId, data: &Value) -> Result<Value, ApiError> {
+        let edit: Edit = parse(data, "{message_id, body}")?;
+        let access = self.message(room, edit.message_id).await?;
+        let edited = messages::edit(&self.state, &access, &edit.body).await?;
+        Ok(json(MessageView::from(edited)))
+    }
+
+    async fn delete(&self, room: RoomId, data: &Value) -> Result<Value, ApiError> {
+        let delete: Delete = parse(data, "{message_id}")?;
+        let access = self.message(room, delete.message_id).await?;
+        let tombstone = messages::delete(&self.state, &access).await?;
+        Ok(json(MessageView::from(tombstone)))
+    }
+
+    async fn react(&self, room: RoomId, data: &Value) -> Result<Value, ApiError> {
+        let react: React = parse(data, "{message_id, emoji}")?;
+        let access = self.message(room, react.message_id).await?;
+        Ok(json(
+            social::toggle_reaction(&self.state, &access, &react.emoji).await?,
+        ))
+    }
+
+    async fn read(&self, room: RoomId, data: &Value) -> Result<Value, ApiError> {
+        let read: Read = parse(data, "{seq}")?;
+        let access = self.room_access(room).await?;
+        let member = messages::read(&self.state, &access, read.seq).await?;
+        Ok(json(RoomView::new(access.room, Some(&member))))
     }
 
     async fn type_in(&mut self, room: RoomId, data: &Value, reference: Option<&str>) {

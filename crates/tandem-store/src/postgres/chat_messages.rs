@@ -248,6 +248,11 @@ pub(super) async fn delete_message(
     let Some((room, seq, author)) = row else {
         return Ok(None);
     };
+    // Held to the end, like a post's: a read marker's recount waits for this to commit.
+    sqlx::query("SELECT 1 FROM rooms WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(room)
+        .execute(&mut *tx)
+        .await?;
     // Members who had not read it yet no longer have it to read.
     sqlx::query(
         "UPDATE room_members SET unread_count = GREATEST(unread_count - 1, 0) \
@@ -283,6 +288,20 @@ pub(super) async fn mark_read(
     user: UserId,
     seq: u64,
 ) -> Result<Option<RoomMember>, StoreError> {
+    // The room's row, shared: a post or a deletion in flight (they hold it exclusively)
+    // commits first, so the recount below sees it. Then the member's row: a concurrent
+    // read of the same member commits first, so the marker never moves back. Each
+    // statement of a READ COMMITTED transaction sees what committed before it began.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM rooms WHERE id = $1 FOR SHARE")
+        .bind(room.0)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2 FOR UPDATE")
+        .bind(room.0)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
     // Forward only, and never past the newest message; then recount what is left.
     let row: Option<MemberRow> = sqlx::query_as(
         "WITH target AS (SELECT GREATEST(m.read_seq, LEAST($1, r.last_seq)) AS read_seq \
@@ -300,7 +319,8 @@ pub(super) async fn mark_read(
     .bind(as_i64(seq))
     .bind(room.0)
     .bind(user.0)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(row.map(RoomMember::from))
 }

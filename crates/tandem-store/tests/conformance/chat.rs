@@ -330,3 +330,70 @@ async fn an_edit_keeps_its_place_and_time_and_replaces_mentions() {
     f.store.delete_room(room.id).await.unwrap();
     assert_eq!(f.store.message_by_id(posted.id).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn racing_reads_posts_and_deletes_keep_markers_forward_and_counts_exact() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let bob = f.user("bob@example.com").await;
+    let room = f.room(&project, &ada, Visibility::Public).await;
+    f.store.join_room(room.id, bob.id, f.now()).await.unwrap();
+    let read = |seq: u64| {
+        let store = Arc::clone(&f.store);
+        let (room, bob) = (room.id, bob.id);
+        tokio::spawn(async move { store.mark_read(room, bob, seq).await.unwrap() })
+    };
+
+    // Two reads at once: the marker ends at the higher, whichever commits last.
+    for round in 1..=12 {
+        f.post(&room, &ada, "x", &[bob.id]).await;
+        f.post(&room, &ada, "y", &[bob.id]).await;
+        let (high, low) = (read(2 * round), read(2 * round - 1));
+        high.await.unwrap();
+        low.await.unwrap();
+        assert_eq!(
+            f.counts(&room, &bob).await,
+            (2 * round, 0, 0),
+            "round {round}"
+        );
+    }
+
+    // Posts, deletes and reads at once: the kept counters equal a recount.
+    let mut tasks = Vec::new();
+    let mut doomed = Vec::new();
+    for n in 0..12 {
+        doomed.push(f.post(&room, &ada, "doomed", &[bob.id]).await.id);
+        let store = Arc::clone(&f.store);
+        let mut message = f.message(&room, &ada, "racing", &[bob.id]);
+        message.id = MessageId(uuid::Uuid::now_v7());
+        tasks.push(tokio::spawn(async move {
+            store.post_message(&message).await.unwrap();
+        }));
+        let store = Arc::clone(&f.store);
+        let (id, at) = (doomed[n], f.now());
+        tasks.push(tokio::spawn(async move {
+            store.delete_message(id, at).await.unwrap();
+        }));
+        let reading = read(24 + 2 * n as u64);
+        tasks.push(tokio::spawn(async move {
+            reading.await.unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (read_seq, unread, mentions) = f.counts(&room, &bob).await;
+    let live_after = f
+        .store
+        .history(room.id, HistoryPage::After(read_seq), 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.deleted_at.is_none())
+        .count() as u64;
+    assert_eq!(
+        (unread, mentions),
+        (live_after, live_after),
+        "marker at {read_seq}"
+    );
+}

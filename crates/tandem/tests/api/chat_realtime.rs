@@ -1,18 +1,17 @@
 //! Chat over the realtime socket: room channels carry messages, edits, deletions,
 //! reactions, read markers, joins and leaves to those who may read the room; members post
-//! and say they are typing with `publish`; private rooms stay closed to others, and
-//! leaving one (or its deletion) ends the subscription; an offline member catches up with
-//! `since`.
+//! with `publish`; private rooms stay closed to others, and leaving one (or its deletion)
+//! ends the subscription; an offline member catches up with `since`. The socket's other
+//! room actions, typing and presence are in `chat_socket`.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, json_body, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, TestUser, json_body, spawn_app};
 use crate::socket::{Auth, Socket};
 use crate::tenancy_helpers::{Cast, Scene};
 
-/// A socket of `user` subscribed to the room (or failing to: the answer).
-async fn subscribed(app: &TestApp, user: &TestUser, room: &str) -> (Socket, Value) {
+pub async fn subscribed(app: &TestApp, user: &TestUser, room: &str) -> (Socket, Value) {
     let mut socket = app.socket(Auth::Query(&user.access_token)).await;
     let answer = socket
         .request(
@@ -23,7 +22,7 @@ async fn subscribed(app: &TestApp, user: &TestUser, room: &str) -> (Socket, Valu
     (socket, answer)
 }
 
-async fn publish(socket: &mut Socket, room: &str, event: &str, data: Value) -> Value {
+pub async fn publish(socket: &mut Socket, room: &str, event: &str, data: Value) -> Value {
     socket
         .request(
             json!({"type": "publish", "channel": format!("room:{room}"), "event": event, "data": data}),
@@ -32,7 +31,13 @@ async fn publish(socket: &mut Socket, room: &str, event: &str, data: Value) -> V
         .await
 }
 
-async fn send(app: &TestApp, method: Method, path: &str, user: &TestUser, body: Value) -> Value {
+pub async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    user: &TestUser,
+    body: Value,
+) -> Value {
     let response = app.send(method, path, &user.access_token, Some(body)).await;
     assert!(
         response.status().is_success(),
@@ -45,7 +50,7 @@ async fn send(app: &TestApp, method: Method, path: &str, user: &TestUser, body: 
     json_body(response).await
 }
 
-fn id(value: &Value) -> &str {
+pub fn id(value: &Value) -> &str {
     value["id"].as_str().unwrap()
 }
 
@@ -312,72 +317,6 @@ async fn private_rooms_are_for_their_members_and_losing_access_ends_the_subscrip
 }
 
 #[tokio::test]
-async fn typing_lists_change_when_someone_starts_or_stops_and_expire_by_themselves() {
-    let app = spawn_app().await;
-    let cast = Cast::new(&app).await;
-    let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
-    send(
-        &app,
-        Method::POST,
-        &format!("/api/v1/rooms/{room}/join"),
-        &cast.admin,
-        json!({}),
-    )
-    .await;
-    let (mut editor, _) = subscribed(&app, &cast.editor, &room).await;
-    let (mut admin, _) = subscribed(&app, &cast.admin, &room).await;
-    let (mut viewer, _) = subscribed(&app, &cast.viewer, &room).await;
-    let typists = |frame: Value| frame["data"]["user_ids"].clone();
-
-    assert_eq!(
-        publish(&mut editor, &room, "typing", json!({"typing": true})).await["type"],
-        "ack"
-    );
-    assert_eq!(
-        typists(viewer.event_named("typing").await),
-        json!([cast.editor.id])
-    );
-    publish(&mut admin, &room, "typing", json!(null)).await;
-    assert_eq!(
-        typists(viewer.event_named("typing").await),
-        json!([cast.editor.id, cast.admin.id])
-    );
-    // Saying it again only renews it: nobody hears about it.
-    publish(&mut editor, &room, "typing", json!({})).await;
-    viewer.silent_for(300).await;
-    // Posting ends the author's typing.
-    app.say(&room, &cast.editor, json!({"body": "done"})).await;
-    assert_eq!(
-        typists(viewer.event_named("typing").await),
-        json!([cast.admin.id])
-    );
-    // Nobody keeps typing for ever: past the time to live the list empties itself.
-    app.clock.advance(chrono::Duration::seconds(7));
-    assert_eq!(typists(viewer.event_named("typing").await), json!([]));
-    // Closing the socket ends its typing at once.
-    publish(&mut admin, &room, "typing", json!({"typing": true})).await;
-    assert_eq!(
-        typists(viewer.event_named("typing").await),
-        json!([cast.admin.id])
-    );
-    drop(admin);
-    assert_eq!(typists(viewer.event_named("typing").await), json!([]));
-
-    let refused = publish(&mut viewer, &room, "typing", json!({"typing": true})).await;
-    assert_eq!(refused["code"], "forbidden", "who cannot post cannot type");
-    let malformed = publish(&mut editor, &room, "typing", json!({"typing": "yes"})).await;
-    assert_eq!(malformed["code"], "invalid_data");
-}
-
-#[tokio::test]
 async fn an_offline_member_catches_up_with_since() {
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
@@ -439,153 +378,4 @@ async fn an_offline_member_catches_up_with_since() {
             (seen + 4, json!("message.updated"), json!("2nd")),
         ]
     );
-}
-
-#[tokio::test]
-async fn socket_posts_share_the_users_rate_limit() {
-    let app = spawn_app_with(|s| {
-        s.chat_messages_per_second = 3;
-        s.chat_messages_per_minute = 100;
-    })
-    .await;
-    let cast = Cast::new(&app).await;
-    let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
-    let (mut editor, _) = subscribed(&app, &cast.editor, &room).await;
-    let (status, _) = app
-        .say(&room, &cast.editor, json!({"body": "over REST"}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    for n in 0..2 {
-        let ack = publish(
-            &mut editor,
-            &room,
-            "message",
-            json!({"body": format!("{n}")}),
-        )
-        .await;
-        assert_eq!(ack["type"], "ack", "{ack}");
-    }
-    let limited = publish(
-        &mut editor,
-        &room,
-        "message",
-        json!({"body": "one too many"}),
-    )
-    .await;
-    assert_eq!(
-        (&limited["type"], &limited["code"]),
-        (&json!("error"), &json!("rate_limited"))
-    );
-    let (status, _) = app
-        .say(&room, &cast.editor, json!({"body": "REST too"}))
-        .await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-}
-
-#[tokio::test]
-async fn room_presence_shows_who_is_there_and_when_members_were_last_seen() {
-    let app = spawn_app().await;
-    let cast = Cast::new(&app).await;
-    let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
-    let path = format!("/api/v1/rooms/{room}/presence");
-    let (mut editor, _) = subscribed(&app, &cast.editor, &room).await;
-    let (mut viewer, _) = subscribed(&app, &cast.viewer, &room).await;
-    let state = loop {
-        let frame = viewer.recv_any().await;
-        if frame["type"] == "presence_state" {
-            break frame;
-        }
-    };
-    let online: Vec<&str> = state["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["user_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(online, [cast.editor.id.as_str(), cast.viewer.id.as_str()]);
-
-    let presence = json_body(
-        app.send(Method::GET, &path, &cast.viewer.access_token, None)
-            .await,
-    )
-    .await;
-    assert_eq!(presence["online"].as_array().unwrap().len(), 2);
-    assert_eq!(presence["last_seen"], json!([]));
-    let outsider = app
-        .send(Method::GET, &path, &cast.outsider.access_token, None)
-        .await;
-    assert_eq!(outsider.status(), StatusCode::NOT_FOUND);
-
-    // The editor (a member) leaves: the viewer sees them go, and they are last seen now.
-    editor
-        .request(
-            json!({"type": "unsubscribe", "channel": format!("room:{room}")}),
-            "u",
-        )
-        .await;
-    let diff = loop {
-        let frame = viewer.recv_any().await;
-        if frame["type"] == "presence_diff" && frame["leaves"] != json!([]) {
-            break frame;
-        }
-    };
-    assert_eq!(
-        diff["leaves"][0]["user_id"],
-        cast.editor.id.as_str(),
-        "{diff}"
-    );
-    let seen = loop {
-        let presence = json_body(
-            app.send(Method::GET, &path, &cast.viewer.access_token, None)
-                .await,
-        )
-        .await;
-        if presence["last_seen"]
-            .as_array()
-            .is_some_and(|s| !s.is_empty())
-        {
-            break presence;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    assert_eq!(seen["last_seen"][0]["user_id"], cast.editor.id.as_str());
-    assert_eq!(seen["online"][0]["user_id"], cast.viewer.id.as_str());
-
-    // The viewer never joined the room: their departure is not listed as a member's.
-    drop(viewer);
-    let mut owner = app.socket(Auth::Query(&cast.owner.access_token)).await;
-    owner
-        .request(
-            json!({"type": "subscribe", "channel": format!("room:{room}")}),
-            "s",
-        )
-        .await;
-    let presence = json_body(
-        app.send(Method::GET, &path, &cast.owner.access_token, None)
-            .await,
-    )
-    .await;
-    let listed: Vec<&str> = presence["last_seen"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["user_id"].as_str().unwrap())
-        .collect();
-    assert!(!listed.contains(&cast.viewer.id.as_str()), "{presence}");
 }

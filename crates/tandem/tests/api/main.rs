@@ -13,6 +13,7 @@ mod chat;
 mod chat_messages;
 mod chat_realtime;
 mod chat_social;
+mod chat_socket;
 mod cli;
 mod client_address;
 mod collab;
