@@ -72,15 +72,20 @@ impl Fixture {
 
     /// The socket URL, authenticated by `?token=`.
     pub fn socket_url(&self) -> String {
+        self.socket_url_for(&self.token)
+    }
+
+    /// The socket URL for whoever holds `token`.
+    pub fn socket_url_for(&self, token: &str) -> String {
         format!(
-            "{}/api/v1/realtime?token={}",
+            "{}/api/v1/realtime?token={token}",
             self.base.replace("http://", "ws://"),
-            self.token
         )
     }
 }
 
-fn text(value: &Value, field: &str) -> anyhow::Result<String> {
+/// The string `field` of `value`.
+pub fn text(value: &Value, field: &str) -> anyhow::Result<String> {
     Ok(value[field]
         .as_str()
         .with_context(|| format!("no {field} in {value}"))?

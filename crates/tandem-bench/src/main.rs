@@ -14,11 +14,18 @@
 //! - `jobs`: no-op jobs end to end (`--count`, `--concurrency` submitters, `--workers`);
 //!   jobs per second and enqueue-to-start latency.
 //! - `sandbox`: the time the code sandbox adds to Python's `print(1)` (`--samples`).
+//! - `chat`: `--members` on one realtime socket each, in `--rooms` rooms; messages posted
+//!   over REST for `--duration` (at `--rate`, or as fast as `--concurrency` posters go);
+//!   deliveries per second and post-to-delivery latency.
+//! - `chat-list`: the room list with unread and mention counts for a member of `--rooms`
+//!   rooms once `--messages` messages are stored (seeded over REST, timed); `--samples`
+//!   requests' latency, every answer's counts checked.
 //! - `yjs-fanout`, `yjs-throughput`, `yjs-memory`, `yjs-join`: the y-websocket protocol
 //!   against Tandem or, with `--peer`, the y-websocket reference server or Hocuspocus
 //!   (started by `bench/peers/run`); see the `yjs` module.
 
 mod auth;
+mod chat;
 mod churn;
 mod connections;
 mod fanout;
@@ -58,7 +65,8 @@ struct Args {
     /// Redis for a server this run starts (default: none, the in-process bus).
     #[arg(long)]
     redis_url: Option<String>,
-    /// `auth`: requests per measured path.
+    /// `auth`: requests per measured path; `sandbox`: runs; `chat-list`: list requests
+    /// timed.
     #[arg(long, default_value_t = 50)]
     samples: usize,
     /// `connections`: sockets to open.
@@ -71,21 +79,31 @@ struct Args {
     /// `connections`: seconds to hold the sockets open once all are up.
     #[arg(long, default_value_t = 0)]
     hold: u64,
-    /// `connections`, `churn`, `rest`: work in flight at once.
+    /// `connections`, `churn`, `rest`: work in flight at once; `chat`: posts in flight;
+    /// `chat-list`: seeding posts in flight.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
-    /// `churn`, `rest`: seconds to run.
+    /// `churn`, `rest`, `chat`: seconds to run.
     #[arg(long, default_value_t = 10)]
     duration: u64,
     /// `fanout`: subscribed sockets.
     #[arg(long, default_value_t = 200)]
     subscribers: usize,
-    /// `fanout`: events published.
+    /// `fanout`: events published; `chat-list`: messages stored before timing.
     #[arg(long, default_value_t = 500)]
     messages: usize,
-    /// `fanout`, `yjs-fanout`: events per second (0: as fast as possible).
+    /// `fanout`, `yjs-fanout`: events per second; `chat`: posts per second in all (0: as
+    /// fast as possible).
     #[arg(long, default_value_t = 0)]
     rate: u32,
+    /// `chat`, `chat-list`: rooms in the project, at most 1,000 (default: 20 for `chat`,
+    /// 500 for `chat-list`).
+    #[arg(long)]
+    rooms: Option<usize>,
+    /// `chat`: project members, the fixture's user included; each joins every room and
+    /// holds one socket.
+    #[arg(long, default_value_t = 10)]
+    members: usize,
     /// `jobs`: jobs the server runs at once (its `jobs_concurrency`).
     #[arg(long, default_value_t = 32)]
     workers: usize,
@@ -127,6 +145,8 @@ enum Scenario {
     Rest,
     Jobs,
     Sandbox,
+    Chat,
+    ChatList,
     YjsFanout,
     YjsThroughput,
     YjsMemory,
@@ -216,6 +236,25 @@ async fn bench() -> anyhow::Result<()> {
                 concurrency: args.concurrency,
             };
             jobs::run(&fixture, options).await
+        }
+        Scenario::Chat => {
+            let options = chat::LiveOptions {
+                rooms: args.rooms.unwrap_or(20),
+                members: args.members,
+                rate: args.rate,
+                duration,
+                concurrency: args.concurrency,
+            };
+            chat::live(&target, &fixture, options).await
+        }
+        Scenario::ChatList => {
+            let options = chat::ListOptions {
+                rooms: args.rooms.unwrap_or(500),
+                messages: args.messages,
+                samples: args.samples,
+                concurrency: args.concurrency,
+            };
+            chat::list(&fixture, options).await
         }
         _ => {
             let peer = yjs::Peer {
