@@ -11,6 +11,7 @@ mod audit_log;
 mod auto_versions;
 mod chat;
 mod chat_messages;
+mod chat_nodes;
 mod chat_realtime;
 mod chat_social;
 mod chat_socket;
