@@ -31,7 +31,7 @@ async fn posts_typing_and_lost_access_cross_nodes() {
     let invite = send(&a, Method::POST, &invite, &cast.admin, json!({})).await;
     let accept = json!({"token": invite["token"]});
     send(
-        &b,
+        b,
         Method::POST,
         "/api/v1/rooms/invites/accept",
         &cast.editor,
