@@ -80,6 +80,11 @@ impl Session {
         data: &Value,
         reference: Option<&str>,
     ) {
+        // Every room action counts against the connection's publish rate; posts also
+        // against the user's message allowances.
+        if self.publishes.check().is_err() {
+            return self.error(reference, "rate_limited", "too many publishes; slow down");
+        }
         let answer = match event {
             "message" => self.post(room, data).await,
             "edit" => self.edit(room, data).await,
@@ -175,9 +180,6 @@ impl Session {
             }
             _ => return self.error(reference, "invalid_data", "typing data is {typing: bool}"),
         };
-        if self.publishes.check().is_err() {
-            return self.error(reference, "rate_limited", "too many publishes; slow down");
-        }
         if let Err(error) = self
             .room_access(room)
             .await

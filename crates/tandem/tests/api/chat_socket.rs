@@ -343,3 +343,27 @@ async fn members_edit_delete_react_and_read_over_the_socket() {
         deleted["data"]["deleted_at"]
     );
 }
+
+#[tokio::test]
+async fn a_flood_of_room_actions_is_cut_by_the_connections_publish_rate() {
+    let app = spawn_app_with(|s| s.realtime_publishes_per_second = 5).await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let room = app
+        .room(
+            &scene.project,
+            &cast.editor,
+            json!({"name": "general", "visibility": "public"}),
+        )
+        .await;
+    let room = id(&room).to_owned();
+    let (mut editor, _) = subscribed(&app, &cast.editor, &room).await;
+    let mut codes = Vec::new();
+    for _ in 0..20 {
+        let answer = publish(&mut editor, &room, "read", json!({"seq": 0})).await;
+        codes.push(answer["code"].as_str().unwrap_or("ack").to_owned());
+    }
+    let limited = codes.iter().filter(|c| *c == "rate_limited").count();
+    assert!(limited >= 10, "{codes:?}");
+    assert_eq!(codes[0], "ack");
+}
