@@ -2,7 +2,7 @@
 //! messages with a per-room `seq`, receipts, reactions, invite tokens and search.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use tandem_domain::{
     Emoji, InviteRefusal, Message, MessageId, NewMessage, ProjectId, Reaction, Room, RoomId,
     RoomInvite, RoomInviteId, RoomMember, TokenHash, UserId,
@@ -180,6 +180,33 @@ pub trait ChatStore: Send + Sync {
         query: &str,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
+}
+
+/// A new message as the store keeps it once posted as `seq`, so a post need not read it
+/// back: its time to the microsecond, its mentions without the author and in id order
+/// (as they are read), neither edited nor deleted.
+pub(crate) fn as_posted(message: &NewMessage, seq: u64) -> Message {
+    let mut mentions: Vec<UserId> = message
+        .mentions
+        .iter()
+        .copied()
+        .filter(|u| *u != message.author_id)
+        .collect();
+    mentions.sort_unstable();
+    mentions.dedup();
+    Message {
+        id: message.id,
+        room_id: message.room_id,
+        seq,
+        author_id: Some(message.author_id),
+        body: message.body.as_str().to_owned(),
+        reply_to: message.reply_to,
+        client_id: message.client_id.clone(),
+        mentions,
+        created_at: message.created_at.trunc_subsecs(6),
+        edited_at: None,
+        deleted_at: None,
+    }
 }
 
 /// The words of a search, for a query language that must not see the user's syntax.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::chat::{MemberRow, MessageRow, as_i64, message_in, with_mentions};
 use super::{micros, on_foreign_key_violation};
 use crate::StoreError;
-use crate::chat::{HistoryPage, Posted};
+use crate::chat::{HistoryPage, Posted, as_posted};
 
 pub(super) async fn post_message(
     pool: &PgPool,
@@ -94,10 +94,8 @@ pub(super) async fn post_message(
     .bind(message.author_id.0)
     .execute(&mut *tx)
     .await?;
-    let posted = message_in(&mut tx, message.id)
-        .await?
-        .ok_or(StoreError::NotFound)?;
     tx.commit().await?;
+    let posted = as_posted(message, u64::try_from(seq).unwrap_or_default());
     Ok(Posted::Created(posted))
 }
 

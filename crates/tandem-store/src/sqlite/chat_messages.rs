@@ -9,7 +9,7 @@ use tandem_domain::{Message, MessageId, NewMessage, RoomId, RoomMember, UserId};
 use super::chat::{MemberRow, MessageRow, as_i64, message_in, with_mentions};
 use super::{BEGIN_WRITE, decode_id, encode_id, encode_time, on_foreign_key_violation};
 use crate::StoreError;
-use crate::chat::{HistoryPage, Posted};
+use crate::chat::{HistoryPage, Posted, as_posted};
 
 pub(super) async fn post_message(
     pool: &SqlitePool,
@@ -82,10 +82,8 @@ pub(super) async fn post_message(
     .bind(&author)
     .execute(&mut *tx)
     .await?;
-    let posted = message_in(&mut tx, message.id)
-        .await?
-        .ok_or(StoreError::NotFound)?;
     tx.commit().await?;
+    let posted = as_posted(message, u64::try_from(seq).unwrap_or_default());
     Ok(Posted::Created(posted))
 }
 

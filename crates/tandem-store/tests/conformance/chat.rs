@@ -397,3 +397,31 @@ async fn racing_reads_posts_and_deletes_keep_markers_forward_and_counts_exact() 
         "marker at {read_seq}"
     );
 }
+
+#[tokio::test]
+async fn a_post_returns_the_message_exactly_as_it_reads_back() {
+    let f = Fixture::new().await;
+    let (ada, project, _) = f.desk().await;
+    let bob = f.user("bob@example.com").await;
+    let cat = f.user("cat@example.com").await;
+    let room = f.room(&project, &ada, Visibility::Public).await;
+    for user in [&bob, &cat] {
+        f.store.join_room(room.id, user.id, f.now()).await.unwrap();
+    }
+    let first = f.post(&room, &ada, "first", &[]).await;
+    let mut message = f.message(&room, &ada, "hi @cat @bob @me", &[cat.id, ada.id, bob.id]);
+    message.created_at += chrono::Duration::nanoseconds(1_234);
+    message.reply_to = Some(first.id);
+    message.client_id = Some("c-7".into());
+    let Posted::Created(posted) = f.store.post_message(&message).await.unwrap() else {
+        panic!("expected a new message");
+    };
+    let read = f.store.message_by_id(posted.id).await.unwrap().unwrap();
+    assert_eq!(posted, read);
+    assert_eq!(
+        posted.mentions.len(),
+        2,
+        "the author's own mention is dropped"
+    );
+    assert_eq!(posted.seq, 2);
+}
