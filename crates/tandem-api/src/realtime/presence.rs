@@ -2,7 +2,7 @@
 //! who is in a workspace or chat room now (on any node), and when each absent member was
 //! last there.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -122,13 +122,19 @@ pub async fn room_presence(
     access: RoomAccess,
 ) -> ApiResult<ApiJson<RoomPresence>> {
     let room_id = access.room.id;
-    let members = state.store.room_members(room_id).await?;
+    let members: HashSet<UserId> = state
+        .store
+        .room_members(room_id)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
     let (online, last_seen) = presence(
         &state,
         Channel::Room(room_id),
         Place::Room(room_id),
         access.room.project_id,
-        |user| members.iter().any(|m| m.user_id == user),
+        |user| members.contains(&user),
     )
     .await?;
     Ok(ApiJson(RoomPresence {

@@ -22,6 +22,22 @@ impl TestApp {
         .await
     }
 
+    /// A public room "general" created by `by`; its id.
+    pub async fn general_room(&self, project: &str, by: &TestUser) -> String {
+        let body = json!({"name": "general", "visibility": "public"});
+        let room = self.room(project, by, body).await;
+        room["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `user` joins the (public) room.
+    pub async fn join_room(&self, room: &str, user: &TestUser) {
+        let path = format!("/api/v1/rooms/{room}/join");
+        let response = self
+            .send(Method::POST, &path, &user.access_token, Some(json!({})))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+
     pub async fn say(&self, room: &str, by: &TestUser, body: Value) -> (StatusCode, Value) {
         let response = self
             .send(

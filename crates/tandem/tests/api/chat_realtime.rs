@@ -59,16 +59,8 @@ async fn room_events_reach_readers_and_members_post_over_the_socket() {
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
-    let join = format!("/api/v1/rooms/{room}/join");
-    send(&app, Method::POST, &join, &cast.admin, json!({})).await;
+    let room = app.general_room(&scene.project, &cast.editor).await;
+    app.join_room(&room, &cast.admin).await;
 
     let (mut admin, answer) = subscribed(&app, &cast.admin, &room).await;
     assert_eq!(answer["type"], "ack");
@@ -177,7 +169,7 @@ async fn room_events_reach_readers_and_members_post_over_the_socket() {
         "moving the marker back is no event: {seqs:?}"
     );
 
-    send(&app, Method::POST, &join, &cast.viewer, json!({})).await;
+    app.join_room(&room, &cast.viewer).await;
     let joined = admin.event_named("member.joined").await;
     assert_eq!(joined["data"]["user_id"], cast.viewer.id.as_str());
     send(
@@ -321,14 +313,7 @@ async fn an_offline_member_catches_up_with_since() {
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
+    let room = app.general_room(&scene.project, &cast.editor).await;
     let (mut reader, _) = subscribed(&app, &cast.viewer, &room).await;
     app.say(&room, &cast.editor, json!({"body": "first"})).await;
     let seen = reader.event_named("message.created").await["seq"]

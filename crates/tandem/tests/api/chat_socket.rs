@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::chat_realtime::{id, publish, send, subscribed};
+use crate::chat_realtime::{id, publish, subscribed};
 use crate::helpers::{json_body, spawn_app, spawn_app_with};
 use crate::socket::Auth;
 use crate::tenancy_helpers::{Cast, Scene};
@@ -14,22 +14,8 @@ async fn typing_lists_change_when_someone_starts_or_stops_and_expire_by_themselv
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
-    send(
-        &app,
-        Method::POST,
-        &format!("/api/v1/rooms/{room}/join"),
-        &cast.admin,
-        json!({}),
-    )
-    .await;
+    let room = app.general_room(&scene.project, &cast.editor).await;
+    app.join_room(&room, &cast.admin).await;
     let (mut editor, _) = subscribed(&app, &cast.editor, &room).await;
     let (mut admin, _) = subscribed(&app, &cast.admin, &room).await;
     let (mut viewer, _) = subscribed(&app, &cast.viewer, &room).await;
@@ -84,14 +70,7 @@ async fn socket_posts_share_the_users_rate_limit() {
     .await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
+    let room = app.general_room(&scene.project, &cast.editor).await;
     let (mut editor, _) = subscribed(&app, &cast.editor, &room).await;
     let (status, _) = app
         .say(&room, &cast.editor, json!({"body": "over REST"}))
@@ -129,14 +108,7 @@ async fn room_presence_shows_who_is_there_and_when_members_were_last_seen() {
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
+    let room = app.general_room(&scene.project, &cast.editor).await;
     let path = format!("/api/v1/rooms/{room}/presence");
     let (mut editor, _) = subscribed(&app, &cast.editor, &room).await;
     let (mut viewer, _) = subscribed(&app, &cast.viewer, &room).await;
@@ -229,22 +201,8 @@ async fn members_edit_delete_react_and_read_over_the_socket() {
     let app = spawn_app().await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
-    send(
-        &app,
-        Method::POST,
-        &format!("/api/v1/rooms/{room}/join"),
-        &cast.admin,
-        json!({}),
-    )
-    .await;
+    let room = app.general_room(&scene.project, &cast.editor).await;
+    app.join_room(&room, &cast.admin).await;
     let (mut editor, _) = subscribed(&app, &cast.editor, &room).await;
     let (mut admin, _) = subscribed(&app, &cast.admin, &room).await;
     let posted = publish(&mut editor, &room, "message", json!({"body": "draft"})).await;
@@ -349,14 +307,7 @@ async fn a_flood_of_room_actions_is_cut_by_the_connections_publish_rate() {
     let app = spawn_app_with(|s| s.realtime_publishes_per_second = 5).await;
     let cast = Cast::new(&app).await;
     let scene = Scene::new(&app, &cast).await;
-    let room = app
-        .room(
-            &scene.project,
-            &cast.editor,
-            json!({"name": "general", "visibility": "public"}),
-        )
-        .await;
-    let room = id(&room).to_owned();
+    let room = app.general_room(&scene.project, &cast.editor).await;
     let (mut editor, _) = subscribed(&app, &cast.editor, &room).await;
     let mut codes = Vec::new();
     for _ in 0..20 {
