@@ -15,7 +15,7 @@ use tandem_store::{Store, StoreError};
 use yrs::Doc;
 use yrs::updates::decoder::Decode;
 
-use crate::commit::Committer;
+use crate::commit::{Committer, Relay, SERVER, Submitted};
 use crate::document::{Document, PeerId};
 use crate::message::CloseCode;
 use crate::text;
@@ -107,7 +107,7 @@ pub struct Collab {
     /// When each file last got an automatic version (from this node).
     pub(crate) auto_versions: Mutex<HashMap<FileId, DateTime<Utc>>>,
     /// Files changed since the last maintenance pass.
-    pub(crate) edited: Mutex<HashSet<FileId>>,
+    pub(crate) edited: Arc<Mutex<HashSet<FileId>>>,
     /// Stores peers' updates in batches.
     committer: Committer,
 }
@@ -120,8 +120,14 @@ impl Collab {
         clock: Arc<dyn Clock>,
         config: CollabConfig,
     ) -> Self {
+        let edited = Arc::new(Mutex::default());
+        let relay = Relay {
+            bus: Arc::clone(&bus),
+            node: Arc::clone(&node),
+            edited: Arc::clone(&edited),
+        };
         Self {
-            committer: Committer::start(Arc::clone(&store), Arc::clone(&clock)),
+            committer: Committer::start(Arc::clone(&store), Arc::clone(&clock), relay),
             store,
             bus,
             node,
@@ -131,7 +137,7 @@ impl Collab {
             loads: tokio::sync::Mutex::default(),
             next_peer: AtomicU64::new(1),
             auto_versions: Mutex::default(),
-            edited: Mutex::default(),
+            edited,
         }
     }
 
@@ -176,24 +182,28 @@ impl Collab {
         Ok(document)
     }
 
-    /// Stores a peer's update, applies it here, and relays it to every other peer on
-    /// every node.
+    /// Checks a peer's update and queues it to be stored, then applied here and relayed
+    /// to every other peer on every node; the returned future says when that is done.
+    /// Sockets go on reading while their updates are stored, so a fast typist's
+    /// keystrokes are merged and stored together.
     pub async fn submit(
         &self,
-        document: &Document,
+        document: &Arc<Document>,
         peer: PeerId,
-        update: &[u8],
-    ) -> Result<(), CollabError> {
+        update: Vec<u8>,
+    ) -> Result<Submitted, CollabError> {
         if update.len() > self.config.max_update_bytes
             || document.stored_bytes() + update.len() as u64 > self.config.max_document_bytes
         {
             return Err(CollabError::TooLarge);
         }
-        if yrs::Update::decode_v1(update).is_err() {
+        if yrs::Update::decode_v1(&update).is_err() {
             return Err(CollabError::BadUpdate);
         }
-        self.store_and_relay(document.file_id, Some((document, peer)), update)
-            .await
+        Ok(self
+            .committer
+            .submit(document.file_id, Some(document.clone()), peer, update)
+            .await)
     }
 
     /// Stores an update the server made (REST writes, restores) and sends it to every peer
@@ -204,43 +214,10 @@ impl Collab {
         update: &[u8],
     ) -> Result<(), CollabError> {
         let document = self.loaded(file);
-        self.store_and_relay(file, document.as_deref().map(|d| (d, 0)), update)
+        self.committer
+            .submit(file, document, SERVER, update.to_vec())
             .await
-    }
-
-    async fn store_and_relay(
-        &self,
-        file: FileId,
-        here: Option<(&Document, PeerId)>,
-        update: &[u8],
-    ) -> Result<(), CollabError> {
-        let now = self.clock.now();
-        let seq = match self.committer.append(file, update).await {
-            Ok(seq) => seq,
-            Err(StoreError::NotFound) => return Err(CollabError::NotFound),
-            Err(error) => {
-                tracing::error!(%file, error = ?error, "storing a document update failed");
-                return Err(CollabError::Store(error));
-            }
-        };
-        if let Some((document, peer)) = here {
-            let from = (peer != 0).then_some(peer);
-            document.apply_update(from, seq, update);
-        }
-        let envelope = Envelope {
-            topic: topic(file).into(),
-            origin: Some(self.node.clone()),
-            seq: Some(seq),
-            payload: Bytes::copy_from_slice(update),
-        };
-        if let Err(error) = self.bus.publish(envelope).await {
-            // Other nodes find the gap at the next update, or read it when they load.
-            tracing::warn!(%file, error = ?error, "publishing a document update failed");
-        }
-        if let Some((document, _)) = here {
-            self.after_update(document, now);
-        }
-        Ok(())
+            .await
     }
 
     /// Sends an awareness message from a peer here to the other nodes.

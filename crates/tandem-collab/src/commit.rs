@@ -1,29 +1,55 @@
-//! Group commit: the updates every document of this node submits wait here while the
-//! previous batch commits, then commit together in one transaction. Each update is
-//! still stored before it is applied or relayed; a busy node just pays one commit per
-//! batch instead of one per keystroke. Nothing waits on purpose: an idle node commits a
-//! lone update at once.
+//! The write path of every document on this node: group commit, then relay. Updates wait
+//! here while the previous batch commits, then commit together in one transaction; the
+//! updates one peer sent to one document in the meantime are merged into one stored
+//! update first. Only once stored is an update applied to the document, relayed to its
+//! peers here and published to other nodes. A busy node pays one commit per batch and
+//! one row, one relay and one publish per document and peer instead of per keystroke.
+//! Nothing waits on purpose: an idle node commits a lone update at once.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tandem_domain::{Clock, FileId};
+use tandem_realtime::{Bus, Envelope};
 use tandem_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::collab::{CollabError, topic};
+use crate::document::{Document, PeerId};
+
 /// Updates one batch takes at most, and bytes: a batch is one transaction, and a huge
 /// one would hold the database's write lock (on SQLite, everyone's) for too long.
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 1024;
 const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Updates that may wait for a batch: past this, submitters wait for room, which slows
 /// their sockets' reads (backpressure) instead of growing memory.
 const QUEUE: usize = 4096;
 
+/// The peer id of updates the server makes (REST writes, restores): relayed to everyone.
+pub(crate) const SERVER: PeerId = 0;
+
 /// An update waiting to be stored.
 struct Pending {
     file: FileId,
+    /// The document to apply it to once stored, if this node holds it.
+    document: Option<Arc<Document>>,
+    /// Who sent it; relays skip them.
+    peer: PeerId,
     update: Vec<u8>,
-    /// Its seq, or `None` if the file is gone.
-    reply: oneshot::Sender<Result<Option<u64>, StoreError>>,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Where the stored updates go besides storage.
+#[derive(Debug)]
+pub(crate) struct Relay {
+    pub bus: Arc<dyn Bus>,
+    pub node: Arc<str>,
+    /// Files changed since the last maintenance pass (for automatic versions).
+    pub edited: Arc<Mutex<HashSet<FileId>>>,
 }
 
 /// The handle submitters use; the batching task runs until every handle is dropped.
@@ -36,39 +62,72 @@ impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pending")
             .field("file", &self.file)
+            .field("peer", &self.peer)
             .finish_non_exhaustive()
     }
 }
 
-impl Committer {
-    /// Starts the batching task on the current runtime.
-    pub(crate) fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        let (queue, pending) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, clock, pending));
-        Self { queue }
-    }
+/// Completes once a submitted update is stored, applied and relayed, or could not be
+/// stored (`NotFound`: the file is gone).
+#[derive(Debug)]
+#[must_use = "the update's outcome, which says whether it was stored"]
+pub struct Submitted(oneshot::Receiver<Result<(), StoreError>>);
 
-    /// Stores `update` as the next update of `file`; its seq, or `NotFound`.
-    pub(crate) async fn append(&self, file: FileId, update: &[u8]) -> Result<u64, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let pending = Pending {
-            file,
-            update: update.to_vec(),
-            reply,
-        };
-        let stopped = || StoreError::Config("the document committer has stopped".into());
-        self.queue.send(pending).await.map_err(|_| stopped())?;
-        answer
-            .await
-            .map_err(|_| stopped())?
-            .and_then(|seq| seq.ok_or(StoreError::NotFound))
+impl Future for Submitted {
+    type Output = Result<(), CollabError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|answer| match answer {
+            Ok(result) => result.map_err(CollabError::from),
+            Err(_) => Err(CollabError::Store(stopped())),
+        })
     }
 }
 
-async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mut pending: mpsc::Receiver<Pending>) {
+fn stopped() -> StoreError {
+    StoreError::Config("the document committer has stopped".into())
+}
+
+impl Committer {
+    /// Starts the batching task on the current runtime.
+    pub(crate) fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, relay: Relay) -> Self {
+        let (queue, pending) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, clock, relay, pending));
+        Self { queue }
+    }
+
+    /// Queues `update` of `file` from `peer` (waiting for room if the queue is full).
+    pub(crate) async fn submit(
+        &self,
+        file: FileId,
+        document: Option<Arc<Document>>,
+        peer: PeerId,
+        update: Vec<u8>,
+    ) -> Submitted {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            file,
+            document,
+            peer,
+            update,
+            reply,
+        };
+        if let Err(mpsc::error::SendError(pending)) = self.queue.send(pending).await {
+            let _ = pending.reply.send(Err(stopped()));
+        }
+        Submitted(answer)
+    }
+}
+
+async fn run(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    relay: Relay,
+    mut pending: mpsc::Receiver<Pending>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = pending.recv().await {
-        // The submitters a commit just answered are about to send their next updates:
+        // Sockets whose earlier updates just went out are about to send their next ones:
         // let them run first, so they join this batch instead of each starting one.
         tokio::task::yield_now().await;
         let mut bytes = first.update.len();
@@ -82,34 +141,164 @@ async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, mut pending: mpsc::Re
                 Err(_) => break,
             }
         }
-        commit(store.as_ref(), clock.as_ref(), &mut batch).await;
+        let groups = merge(&mut batch);
+        let stored = commit(store.as_ref(), clock.as_ref(), &groups).await;
+        relay.send(&groups, &stored, &batch).await;
+        answer(&mut batch, &groups, stored);
     }
 }
 
-/// Commits a batch and answers each submitter. If the batch fails as a whole, each
-/// update is tried alone, so one bad update cannot fail its neighbours and each
-/// submitter hears its own error.
-async fn commit(store: &dyn Store, clock: &dyn Clock, batch: &mut Vec<Pending>) {
-    let at = clock.now();
-    let items: Vec<(FileId, &[u8])> = batch
-        .iter()
-        .map(|p| (p.file, p.update.as_slice()))
-        .collect();
-    match store.append_updates(&items, at).await {
-        Ok(seqs) => {
-            for (pending, seq) in batch.drain(..).zip(seqs) {
-                let _ = pending.reply.send(Ok(seq));
-            }
+/// The updates one peer sent one document in a batch, merged into one.
+struct Group {
+    file: FileId,
+    peer: PeerId,
+    /// Indexes into the batch.
+    members: Vec<usize>,
+    update: Bytes,
+}
+
+/// Groups a batch by document and peer, merging each group's updates (Yjs updates merge
+/// into one that applies exactly as the sequence would). A group that does not merge
+/// (an update that does not decode) is split back into its updates.
+fn merge(batch: &mut [Pending]) -> Vec<Group> {
+    let mut index: HashMap<(FileId, PeerId), usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for (i, pending) in batch.iter().enumerate() {
+        let at = *index
+            .entry((pending.file, pending.peer))
+            .or_insert_with(|| {
+                groups.push(Group {
+                    file: pending.file,
+                    peer: pending.peer,
+                    members: Vec::new(),
+                    update: Bytes::new(),
+                });
+                groups.len() - 1
+            });
+        groups[at].members.push(i);
+    }
+    let mut merged = Vec::with_capacity(groups.len());
+    for mut group in groups {
+        if let [only] = group.members[..] {
+            group.update = Bytes::from(std::mem::take(&mut batch[only].update));
+            merged.push(group);
+            continue;
         }
+        match yrs::merge_updates_v1(group.members.iter().map(|&i| &batch[i].update)) {
+            Ok(update) => {
+                group.update = Bytes::from(update);
+                merged.push(group);
+            }
+            Err(_) => merged.extend(group.members.iter().map(|&i| Group {
+                file: group.file,
+                peer: group.peer,
+                members: vec![i],
+                update: Bytes::from(std::mem::take(&mut batch[i].update)),
+            })),
+        }
+    }
+    merged
+}
+
+/// Stores every group's update, in one transaction if it can; each group's seq (`None`:
+/// the file is gone) or error. If the batch fails as a whole, each update is tried alone,
+/// so one bad update cannot fail its neighbours and each submitter hears its own error.
+async fn commit(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    groups: &[Group],
+) -> Vec<Result<Option<u64>, StoreError>> {
+    let at = clock.now();
+    let items: Vec<(FileId, &[u8])> = groups.iter().map(|g| (g.file, &g.update[..])).collect();
+    match store.append_updates(&items, at).await {
+        Ok(seqs) => seqs.into_iter().map(Ok).collect(),
         Err(error) => {
-            tracing::warn!(error = ?error, updates = batch.len(), "a batch of document updates failed; storing them one by one");
-            for pending in batch.drain(..) {
+            tracing::warn!(error = ?error, updates = items.len(), "a batch of document updates failed; storing them one by one");
+            let mut results = Vec::with_capacity(items.len());
+            for item in items {
                 let result = store
-                    .append_updates(&[(pending.file, pending.update.as_slice())], at)
+                    .append_updates(&[item], at)
                     .await
                     .map(|mut seqs| seqs.pop().flatten());
-                let _ = pending.reply.send(result);
+                if let Err(error) = &result {
+                    tracing::error!(file = %item.0, error = ?error, "storing a document update failed");
+                }
+                results.push(result);
+            }
+            results
+        }
+    }
+}
+
+impl Relay {
+    /// Applies each stored update to its document here, relays it to the document's other
+    /// peers here, and publishes it to the other nodes.
+    async fn send(
+        &self,
+        groups: &[Group],
+        stored: &[Result<Option<u64>, StoreError>],
+        batch: &[Pending],
+    ) {
+        let mut publishing = Vec::new();
+        let mut published = Vec::new();
+        for (group, stored) in groups.iter().zip(stored) {
+            let Ok(Some(seq)) = stored else { continue };
+            let document = group
+                .members
+                .first()
+                .and_then(|&i| batch[i].document.as_ref());
+            if let Some(document) = document {
+                let from = (group.peer != SERVER).then_some(group.peer);
+                document.apply_update(from, *seq, &group.update);
+            }
+            self.edited
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(group.file);
+            published.push(group.file);
+            publishing.push(self.bus.publish(Envelope {
+                topic: topic(group.file).into(),
+                origin: Some(self.node.clone()),
+                seq: Some(*seq),
+                payload: group.update.clone(),
+            }));
+        }
+        // Concurrently, so a bus across the network costs one round trip per batch.
+        let results = futures::future::join_all(publishing).await;
+        for (result, file) in results.iter().zip(published) {
+            if let Err(error) = result {
+                // Other nodes find the gap at the next update, or read it when they load.
+                tracing::warn!(%file, error = ?error, "publishing a document update failed");
             }
         }
+    }
+}
+
+/// Answers every submitter of the batch with its group's outcome.
+fn answer(
+    batch: &mut Vec<Pending>,
+    groups: &[Group],
+    stored: Vec<Result<Option<u64>, StoreError>>,
+) {
+    let mut outcome: Vec<Option<Result<(), StoreError>>> = Vec::new();
+    outcome.resize_with(batch.len(), || None);
+    for (group, stored) in groups.iter().zip(stored) {
+        let result = stored.and_then(|seq| seq.map(|_| ()).ok_or(StoreError::NotFound));
+        for &i in &group.members {
+            outcome[i] = Some(clone_result(&result));
+        }
+    }
+    for (pending, outcome) in batch.drain(..).zip(outcome) {
+        let _ = pending
+            .reply
+            .send(outcome.unwrap_or_else(|| Err(stopped())));
+    }
+}
+
+fn clone_result(result: &Result<(), StoreError>) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(StoreError::NotFound) => Err(StoreError::NotFound),
+        Err(error) => Err(StoreError::Config(error.to_string())),
     }
 }

@@ -10,11 +10,11 @@ use tandem_domain::FileId;
 use tandem_realtime::Outbox;
 use tandem_store::StoredDocument;
 use tokio_util::sync::CancellationToken;
-use yrs::sync::Awareness;
 use yrs::sync::awareness::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
+use crate::awareness::AwarenessStates;
 use crate::chunks;
 use crate::message;
 use crate::seqs::Seqs;
@@ -23,6 +23,20 @@ use crate::text;
 /// Initial states larger than this go out as several messages, so a client on a slow link
 /// still hears from the server often enough for its liveness timer (30 s in y-websocket).
 pub const SYNC_CHUNK_BYTES: usize = 256 * 1024;
+/// Documents whose whole state is at least this large keep it encoded between changes,
+/// shared by every peer that joins (a join storm encodes it once).
+const SHARED_STATE_BYTES: usize = 64 * 1024;
+
+/// A document's state to store as its snapshot, and what it replaces.
+#[derive(Debug)]
+pub struct Compaction {
+    pub state: Vec<u8>,
+    /// Every stored update up to this seq is in `state`.
+    pub upto: u64,
+    /// Updates and bytes this node had counted since the last compaction.
+    updates: u64,
+    log_bytes: u64,
+}
 
 /// Identifies one socket on this node.
 pub type PeerId = u64;
@@ -37,17 +51,21 @@ pub struct Document {
 }
 
 struct Inner {
-    awareness: Awareness,
+    doc: Doc,
+    awareness: AwarenessStates,
     peers: HashMap<PeerId, Peer>,
     seqs: Seqs,
-    /// Bytes of the stored snapshot and updates, for the size limit.
-    stored_bytes: u64,
+    /// Bytes of the stored snapshot, and of the updates stored after it, for the size
+    /// limit.
+    snapshot_bytes: u64,
+    log_bytes: u64,
     /// Updates stored since this node last compacted the document.
     since_compaction: u64,
     /// When the last peer left, if none is here now.
     idle_since: Option<Instant>,
     /// The whole document as sync messages, for peers that have nothing yet (most joins),
-    /// encoded once per change and shared.
+    /// encoded once per change and shared; kept only for large documents, where encoding
+    /// it for each of many joiners would cost.
     full_state: Option<Arc<[Bytes]>>,
 }
 
@@ -76,15 +94,17 @@ impl Document {
             .map(Vec::as_slice)
             .chain(stored.updates.iter().map(|(_, update)| update.as_slice()));
         let (doc, skipped) = text::rebuild(updates);
-        let stored_bytes = stored.snapshot.as_ref().map_or(0, Vec::len)
-            + stored.updates.iter().map(|(_, u)| u.len()).sum::<usize>();
+        let snapshot_bytes = stored.snapshot.as_ref().map_or(0, Vec::len);
+        let log_bytes: usize = stored.updates.iter().map(|(_, u)| u.len()).sum();
         let document = Self {
             file_id,
             inner: Mutex::new(Inner {
-                awareness: Awareness::new(doc),
+                doc,
+                awareness: AwarenessStates::default(),
                 peers: HashMap::new(),
                 seqs: Seqs::starting_at(stored.last_seq()),
-                stored_bytes: stored_bytes as u64,
+                snapshot_bytes: snapshot_bytes as u64,
+                log_bytes: log_bytes as u64,
                 since_compaction: stored.updates.len() as u64,
                 idle_since: Some(Instant::now()),
                 full_state: None,
@@ -111,11 +131,9 @@ impl Document {
     /// every awareness state.
     pub fn join(&self, peer: PeerId, outbox: Outbox) {
         let mut inner = self.lock();
-        let state_vector = inner.awareness.doc().transact().state_vector();
+        let state_vector = inner.doc.transact().state_vector();
         outbox.push(message::sync_step1(state_vector));
-        if let Ok(update) = inner.awareness.update() {
-            outbox.push(message::awareness(update));
-        }
+        outbox.push(message::awareness(inner.awareness.all()));
         inner.peers.insert(
             peer,
             Peer {
@@ -137,13 +155,7 @@ impl Document {
         if gone.clients.is_empty() {
             return None;
         }
-        for client in &gone.clients {
-            inner.awareness.remove_state(*client);
-        }
-        let update = inner
-            .awareness
-            .update_with_clients(gone.clients.iter().copied())
-            .ok()?;
+        let update = inner.awareness.remove(gone.clients);
         let frame = message::awareness(update);
         broadcast(&inner, &frame, None);
         Some(frame)
@@ -157,11 +169,8 @@ impl Document {
         if fresh && let Some(frames) = &inner.full_state {
             return frames.clone();
         }
-        let update = inner
-            .awareness
-            .doc()
-            .transact()
-            .encode_state_as_update_v1(state_vector);
+        let update = inner.doc.transact().encode_state_as_update_v1(state_vector);
+        let shared = fresh && update.len() >= SHARED_STATE_BYTES;
         let mut chunks = chunks::split(&update, SYNC_CHUNK_BYTES);
         let last = chunks.pop().unwrap_or_default();
         let frames: Arc<[Bytes]> = chunks
@@ -169,7 +178,7 @@ impl Document {
             .map(message::update)
             .chain([message::sync_step2(last)])
             .collect();
-        if fresh {
+        if shared {
             inner.full_state = Some(frames.clone());
         }
         frames
@@ -182,12 +191,12 @@ impl Document {
         if !inner.seqs.record(seq) {
             return false;
         }
-        inner.stored_bytes += update.len() as u64;
+        inner.log_bytes += update.len() as u64;
         inner.since_compaction += 1;
         inner.full_state = None;
         match Update::decode_v1(update) {
             Ok(decoded) => {
-                if let Err(error) = inner.awareness.doc().transact_mut().apply_update(decoded) {
+                if let Err(error) = inner.doc.transact_mut().apply_update(decoded) {
                     tracing::warn!(file = %self.file_id, seq, error = %error, "a stored update did not apply");
                 }
             }
@@ -224,7 +233,7 @@ impl Document {
             let Ok(decoded) = Update::decode_v1(update) else {
                 continue;
             };
-            let _ = inner.awareness.doc().transact_mut().apply_update(decoded);
+            let _ = inner.doc.transact_mut().apply_update(decoded);
             // Peers learn what they lack the way a reconnecting client would.
             broadcast(&inner, &message::update(update.to_vec()), None);
         }
@@ -244,18 +253,15 @@ impl Document {
                 }
             }
         }
-        let frame = message::awareness(update.clone());
-        if let Err(error) = inner.awareness.apply_update(update) {
-            tracing::debug!(file = %self.file_id, error = %error, "an awareness update did not apply");
-            return None;
-        }
+        inner.awareness.apply(&update);
+        let frame = message::awareness(update);
         broadcast(&inner, &frame, from);
         Some(frame)
     }
 
     /// Every awareness state, for a peer that asks.
-    pub fn awareness_states(&self) -> Option<Bytes> {
-        self.lock().awareness.update().ok().map(message::awareness)
+    pub fn awareness_states(&self) -> Bytes {
+        message::awareness(self.lock().awareness.all())
     }
 
     /// Sends `frame` to every peer here.
@@ -264,13 +270,13 @@ impl Document {
     }
 
     pub fn text(&self) -> String {
-        text::text_of(self.lock().awareness.doc())
+        text::text_of(&self.lock().doc)
     }
 
     /// A copy of the document, for work done outside the lock.
     pub fn snapshot(&self) -> Doc {
         let doc = Doc::new();
-        text::apply(&doc, &text::state_of(self.lock().awareness.doc()));
+        text::apply(&doc, &text::state_of(&self.lock().doc));
         doc
     }
 
@@ -284,7 +290,8 @@ impl Document {
     }
 
     pub fn stored_bytes(&self) -> u64 {
-        self.lock().stored_bytes
+        let inner = self.lock();
+        inner.snapshot_bytes + inner.log_bytes
     }
 
     pub fn has_gap(&self) -> bool {
@@ -295,11 +302,25 @@ impl Document {
         self.lock().since_compaction
     }
 
-    /// After a compaction: the stored size is now `bytes`.
-    pub fn compacted(&self, bytes: u64) {
+    /// What compacting the document now would store: its whole state, which holds every
+    /// stored update up to the returned seq (and perhaps some after it: applying those
+    /// again is a no-op). Built from memory, so compacting reads nothing back.
+    pub fn compaction(&self) -> Compaction {
+        let inner = self.lock();
+        Compaction {
+            state: text::state_of(&inner.doc),
+            upto: inner.seqs.watermark(),
+            updates: inner.since_compaction,
+            log_bytes: inner.log_bytes,
+        }
+    }
+
+    /// After `compaction` was stored: the updates it folded in are gone from the log.
+    pub fn compacted(&self, compaction: &Compaction) {
         let mut inner = self.lock();
-        inner.stored_bytes = bytes;
-        inner.since_compaction = 0;
+        inner.snapshot_bytes = compaction.state.len() as u64;
+        inner.log_bytes = inner.log_bytes.saturating_sub(compaction.log_bytes);
+        inner.since_compaction = inner.since_compaction.saturating_sub(compaction.updates);
     }
 }
 

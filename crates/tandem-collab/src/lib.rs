@@ -4,6 +4,7 @@
 //! relayed; compaction into snapshots), history (versions, restore), and their traffic
 //! between nodes.
 
+mod awareness;
 mod chunks;
 mod collab;
 mod commit;
@@ -14,5 +15,6 @@ mod seqs;
 pub mod text;
 
 pub use collab::{Collab, CollabConfig, CollabError, topic};
+pub use commit::Submitted;
 pub use document::{Document, PeerId};
 pub use message::CloseCode;

@@ -137,14 +137,6 @@ impl Collab {
         }
     }
 
-    /// Records that a document changed; `maintain` takes automatic versions.
-    pub(crate) fn after_update(&self, document: &Document, _now: DateTime<Utc>) {
-        self.edited
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(document.file_id);
-    }
-
     /// Whether `file` is due an automatic version, marking it taken if so.
     fn auto_version_due(&self, file: FileId, now: DateTime<Utc>) -> bool {
         let mut taken = self.auto_versions.lock().unwrap_or_else(|e| e.into_inner());
@@ -166,32 +158,24 @@ impl Collab {
         }
     }
 
-    /// Folds the stored updates into the snapshot. Built from storage, not from memory, so
-    /// updates this node has not seen yet (from other nodes) are never dropped.
+    /// Folds the stored updates into the snapshot. The state comes from memory; only the
+    /// updates up to the document's watermark (everything below it applied here) are
+    /// dropped from storage, so updates this node has not seen yet (from other nodes)
+    /// stay in the log.
     async fn compact(&self, document: &Document) {
         let file = document.file_id;
-        let stored = match self.store.load_document(file).await {
-            Ok(stored) => stored,
-            Err(error) => {
-                return tracing::warn!(%file, error = ?error, "reading a document to compact it failed");
-            }
-        };
-        if stored.updates.is_empty() {
-            return document.compacted(stored.snapshot.as_ref().map_or(0, |s| s.len() as u64));
+        let compaction = document.compaction();
+        if compaction.upto == 0 {
+            return;
         }
-        let updates = stored
-            .snapshot
-            .iter()
-            .map(Vec::as_slice)
-            .chain(stored.updates.iter().map(|(_, u)| u.as_slice()));
-        let state = text::state_of(&text::rebuild(updates).0);
-        let upto = stored.last_seq();
         match self
             .store
-            .compact_document(file, &state, upto, self.clock.now())
+            .compact_document(file, &compaction.state, compaction.upto, self.clock.now())
             .await
         {
-            Ok(_) => document.compacted(state.len() as u64),
+            // Not stored: another node had compacted further. Either way, the log this
+            // node counted is folded in.
+            Ok(_) => document.compacted(&compaction),
             Err(error) => tracing::warn!(%file, error = ?error, "compacting a document failed"),
         }
     }

@@ -11,10 +11,10 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::response::Response;
 use bytes::Bytes;
-use futures::stream::SplitSink;
+use futures::stream::{FuturesUnordered, SplitSink};
 use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
-use tandem_collab::{CloseCode, Document, PeerId};
+use tandem_collab::{CloseCode, Document, PeerId, Submitted};
 use tandem_domain::{Action, FileId, allows};
 use tandem_realtime::{OutboxReceiver, outbox};
 use tokio_util::sync::CancellationToken;
@@ -34,6 +34,8 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
 const OUTBOX_SLACK: usize = 4 * 1024 * 1024;
 /// The read buffer each collaborative socket starts with.
 const READ_BUFFER_BYTES: usize = 1024;
+/// Updates a socket may have waiting to be stored before it is read no further.
+const MAX_IN_FLIGHT: usize = 64;
 
 /// Open a file's Yjs document over the y-websocket protocol: sync and awareness, one
 /// binary message per frame. Close codes: 4401 not authenticated, 4403 access lost, 4404 no
@@ -97,10 +99,17 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
     let rate = NonZeroU32::new(collab.config.updates_per_second).unwrap_or(NonZeroU32::MIN);
     let updates = RateLimiter::direct(Quota::per_second(rate));
     let project = file.workspace.project_id;
+    // This socket's updates waiting to be stored: it goes on reading meanwhile (so its
+    // keystrokes are stored together) but closes if one fails.
+    let mut in_flight: FuturesUnordered<Submitted> = FuturesUnordered::new();
 
     let reason = loop {
         let message = tokio::select! {
             () = overflow.cancelled() => break None,
+            Some(stored) = in_flight.next(), if !in_flight.is_empty() => match stored {
+                Ok(()) => continue,
+                Err(error) => break Some(error.close_code()),
+            },
             () = state.realtime.stop.cancelled() => break None,
             () = document.deleted() => break Some(CloseCode::NotFound),
             Some(change) = control.recv() => match change {
@@ -112,7 +121,8 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
                 Control::RoleChanged { .. } => continue,
                 _ => break Some(CloseCode::Forbidden),
             },
-            message = tokio::time::timeout(IDLE_LIMIT, stream.next()) => message,
+            message = tokio::time::timeout(IDLE_LIMIT, stream.next()),
+                if in_flight.len() < MAX_IN_FLIGHT => message,
         };
         let frame = match message {
             Ok(Some(Ok(Message::Binary(frame)))) => frame,
@@ -125,11 +135,14 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
             break Some(CloseCode::BadMessage);
         };
         let mut outcome = Ok(());
+        let from = Peer {
+            id: peer,
+            outbox: &outbox,
+            can_write,
+            updates: &updates,
+        };
         for message in messages {
-            outcome = handle(
-                &state, &document, peer, &outbox, can_write, &updates, message,
-            )
-            .await;
+            outcome = handle(&state, &document, &from, &mut in_flight, message).await;
             if outcome.is_err() {
                 break;
             }
@@ -185,16 +198,30 @@ async fn open(
     Ok((user, file, document))
 }
 
-/// One y-protocol message from the peer.
+/// The socket a message came from.
+struct Peer<'a> {
+    id: PeerId,
+    outbox: &'a tandem_realtime::Outbox,
+    can_write: bool,
+    /// Its update rate.
+    updates: &'a governor::DefaultDirectRateLimiter,
+}
+
+/// One y-protocol message from the peer. Updates are queued to be stored (their outcome
+/// joins `in_flight`).
 async fn handle(
     state: &AppState,
-    document: &Document,
-    peer: PeerId,
-    outbox: &tandem_realtime::Outbox,
-    can_write: bool,
-    updates: &governor::DefaultDirectRateLimiter,
+    document: &Arc<Document>,
+    peer: &Peer<'_>,
+    in_flight: &mut FuturesUnordered<Submitted>,
     message: YMessage,
 ) -> Result<(), CloseCode> {
+    let Peer {
+        id: peer,
+        outbox,
+        can_write,
+        updates,
+    } = *peer;
     match message {
         YMessage::Sync(SyncMessage::SyncStep1(state_vector)) => {
             for frame in document.sync_step2(&state_vector).iter() {
@@ -207,11 +234,12 @@ async fn handle(
                 return Ok(());
             }
             updates.until_ready().await;
-            state
+            let stored = state
                 .collab
-                .submit(document, peer, &update)
+                .submit(document, peer, update)
                 .await
                 .map_err(|error| error.close_code())?;
+            in_flight.push(stored);
         }
         YMessage::Awareness(update) => {
             updates.until_ready().await;
@@ -223,9 +251,7 @@ async fn handle(
             }
         }
         YMessage::AwarenessQuery => {
-            if let Some(frame) = document.awareness_states() {
-                outbox.push(frame);
-            }
+            outbox.push(document.awareness_states());
         }
         YMessage::Auth(_) | YMessage::Custom(..) => {}
     }
