@@ -192,13 +192,15 @@ impl Collab {
         peer: PeerId,
         update: Vec<u8>,
     ) -> Result<Submitted, CollabError> {
-        if update.len() > self.config.max_update_bytes
-            || document.stored_bytes() + update.len() as u64 > self.config.max_document_bytes
-        {
+        if update.len() > self.config.max_update_bytes {
             return Err(CollabError::TooLarge);
         }
         if yrs::Update::decode_v1(&update).is_err() {
             return Err(CollabError::BadUpdate);
+        }
+        // Counted from now, so a socket's updates waiting to be stored count too.
+        if !document.admit(update.len() as u64, self.config.max_document_bytes) {
+            return Err(CollabError::TooLarge);
         }
         Ok(self
             .committer

@@ -24,7 +24,7 @@ use crate::document::{Document, PeerId};
 /// Updates one batch takes at most, and bytes: a batch is one transaction, and a huge
 /// one would hold the database's write lock (on SQLite, everyone's) for too long.
 const MAX_BATCH: usize = 1024;
-const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+const MAX_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 /// Updates that may wait for a batch: past this, submitters wait for room, which slows
 /// their sockets' reads (backpressure) instead of growing memory.
 const QUEUE: usize = 4096;
@@ -40,6 +40,11 @@ struct Pending {
     /// Who sent it; relays skip them.
     peer: PeerId,
     update: Vec<u8>,
+    /// The update's size as submitted (`update` is emptied when it is merged).
+    bytes: u64,
+    /// Whether `bytes` was admitted to the document's size (a peer's update) and is to be
+    /// released once stored.
+    admitted: bool,
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -108,11 +113,14 @@ impl Committer {
         let pending = Pending {
             file,
             document,
+            admitted: peer != SERVER,
             peer,
+            bytes: update.len() as u64,
             update,
             reply,
         };
         if let Err(mpsc::error::SendError(pending)) = self.queue.send(pending).await {
+            pending.release();
             let _ = pending.reply.send(Err(stopped()));
         }
         Submitted(answer)
@@ -130,12 +138,12 @@ async fn run(
         // Sockets whose earlier updates just went out are about to send their next ones:
         // let them run first, so they join this batch instead of each starting one.
         tokio::task::yield_now().await;
-        let mut bytes = first.update.len();
+        let mut bytes = first.bytes;
         batch.push(first);
         while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
             match pending.try_recv() {
                 Ok(next) => {
-                    bytes += next.update.len();
+                    bytes += next.bytes;
                     batch.push(next);
                 }
                 Err(_) => break,
@@ -289,9 +297,22 @@ fn answer(
         }
     }
     for (pending, outcome) in batch.drain(..).zip(outcome) {
+        pending.release();
         let _ = pending
             .reply
             .send(outcome.unwrap_or_else(|| Err(stopped())));
+    }
+}
+
+impl Pending {
+    /// Stops counting the update toward its document's size as waiting: it is stored
+    /// (and counted as stored) or failed.
+    fn release(&self) {
+        if self.admitted
+            && let Some(document) = &self.document
+        {
+            document.release(self.bytes);
+        }
     }
 }
 

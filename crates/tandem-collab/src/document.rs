@@ -59,6 +59,8 @@ struct Inner {
     /// limit.
     snapshot_bytes: u64,
     log_bytes: u64,
+    /// Bytes of updates admitted from peers here and not yet stored.
+    pending_bytes: u64,
     /// Updates stored since this node last compacted the document.
     since_compaction: u64,
     /// When the last peer left, if none is here now.
@@ -105,6 +107,7 @@ impl Document {
                 seqs: Seqs::starting_at(stored.last_seq()),
                 snapshot_bytes: snapshot_bytes as u64,
                 log_bytes: log_bytes as u64,
+                pending_bytes: 0,
                 since_compaction: stored.updates.len() as u64,
                 idle_since: Some(Instant::now()),
                 full_state: None,
@@ -289,9 +292,22 @@ impl Document {
         self.lock().idle_since
     }
 
-    pub fn stored_bytes(&self) -> u64 {
-        let inner = self.lock();
-        inner.snapshot_bytes + inner.log_bytes
+    /// Admits an update of `bytes` from a peer here if the document, with every update
+    /// admitted before it, stays within `limit`; it counts until [`Self::release`].
+    pub(crate) fn admit(&self, bytes: u64, limit: u64) -> bool {
+        let mut inner = self.lock();
+        let after = inner.snapshot_bytes + inner.log_bytes + inner.pending_bytes + bytes;
+        if after > limit {
+            return false;
+        }
+        inner.pending_bytes += bytes;
+        true
+    }
+
+    /// An admitted update was stored (and counted as such) or failed.
+    pub(crate) fn release(&self, bytes: u64) {
+        let mut inner = self.lock();
+        inner.pending_bytes = inner.pending_bytes.saturating_sub(bytes);
     }
 
     pub fn has_gap(&self) -> bool {

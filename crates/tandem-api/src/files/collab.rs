@@ -69,7 +69,9 @@ pub async fn collab(
 
 async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<String>) {
     let (mut sink, mut stream) = socket.split();
-    let opened = open(&state, &file_id, token.as_deref()).await;
+    // Boxed: its database reads would otherwise size this socket's task for as long as
+    // it stays open.
+    let opened = Box::pin(open(&state, &file_id, token.as_deref())).await;
     let (user, file, document) = match opened {
         Ok(opened) => opened,
         Err(code) => {
@@ -142,7 +144,8 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
             updates: &updates,
         };
         for message in messages {
-            outcome = handle(&state, &document, &from, &mut in_flight, message).await;
+            // Boxed for the same reason: most sockets wait idle far longer than they handle.
+            outcome = Box::pin(handle(&state, &document, &from, &mut in_flight, message)).await;
             if outcome.is_err() {
                 break;
             }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::peer::{Peer, Received, YSocket};
-use super::{Process, Writer, fresh_name};
+use super::{Process, Writer, fresh_name, stamps};
 use crate::sockets;
 use crate::stats::{latency_ms, round3};
 
@@ -19,7 +19,7 @@ pub struct MemoryOptions {
 
 /// Opens `documents` documents with one client each (which writes 1 KiB), then one more
 /// document with `connections` clients; reports the server's memory growth per document
-/// and per connection.
+/// (from before the first is opened; their files already exist) and per connection.
 pub async fn memory(peer: &Peer, server: Process, options: MemoryOptions) -> anyhow::Result<Value> {
     let MemoryOptions {
         documents,
@@ -27,13 +27,19 @@ pub async fn memory(peer: &Peer, server: Process, options: MemoryOptions) -> any
         sources,
     } = options;
     let settle = || tokio::time::sleep(Duration::from_secs(2));
+    // The files exist before the baseline (for Tandem, a REST call and a database row
+    // each; the peers make a document when a client first names it): what is measured is
+    // opening and editing them.
+    let mut addresses = Vec::with_capacity(documents);
+    for d in 0..documents {
+        addresses.push(peer.document(&fresh_name(&format!("mem{d}"))).await?);
+    }
     settle().await;
     let baseline = server.rss_bytes().await?;
     let mut held = Vec::with_capacity(documents + connections);
     let line = "x".repeat(1023) + "\n";
-    for d in 0..documents {
-        let address = peer.document(&fresh_name(&format!("mem{d}"))).await?;
-        let mut socket = YSocket::join(&address, sockets::source(d, sources)).await?;
+    for (d, address) in addresses.iter().enumerate() {
+        let mut socket = YSocket::join(address, sockets::source(d, sources)).await?;
         socket.synced().await?;
         socket.send_update(&Writer::new().append(&line)).await?;
         held.push(socket.into_sender());
@@ -96,20 +102,24 @@ pub async fn join_storm(
     let mut writer_socket = writer_socket.into_sender();
     let mut writer = Writer::new();
     let updates = megabytes * 16;
-    let piece = "y".repeat(64 * 1024 - 1) + "\n";
+    // Each piece ends with a stamp, so the observer counts pieces whether a server relays
+    // them one by one or merged.
+    let piece = "y".repeat(64 * 1024 - 32);
     let writing = Instant::now();
     // Write while the observer reads: a server slow to take 20 MiB must not see the
     // observer go silent (Hocuspocus closes a client that misses its pings for 30 s).
     let write = tokio::spawn(async move {
-        for _ in 0..updates {
-            writer_socket.send_update(&writer.append(&piece)).await?;
+        for i in 0..updates {
+            let update = writer.append(&format!("{piece}\u{2}{i}\u{3}"));
+            writer_socket.send_update(&update).await?;
         }
         anyhow::Ok(writer_socket)
     });
     let mut relayed = 0;
     while relayed < updates {
-        if observer.recv().await?.0 == Received::Update {
-            relayed += 1;
+        let (kind, message) = observer.recv().await?;
+        if kind == Received::Update {
+            relayed += stamps(&message).count();
         }
     }
     let write_seconds = writing.elapsed().as_secs_f64();

@@ -32,7 +32,7 @@ pub struct TestApp {
     server: Option<JoinHandle<anyhow::Result<()>>>,
     // Dropped last: the server must be gone before its database is.
     _data_dir: TempDir,
-    _database: TestDatabase,
+    pub database: TestDatabase,
 }
 
 /// A user registered through the API, with their first token pair.
@@ -97,7 +97,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         shutdown: Some(shutdown),
         server: Some(server),
         _data_dir: data_dir,
-        _database: database,
+        database,
     }
 }
 

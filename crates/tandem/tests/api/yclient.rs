@@ -72,14 +72,19 @@ impl YClient {
 
     /// Inserts `chunk` at byte `index` and sends the update.
     pub async fn insert(&mut self, index: u32, chunk: &str) {
+        let message = self.edit(index, chunk);
+        self.send_raw(message).await;
+    }
+
+    /// Inserts `chunk` at byte `index` locally; returns the update message to send.
+    pub fn edit(&mut self, index: u32, chunk: &str) -> Vec<u8> {
         let text = self.doc.get_or_insert_text("content");
         let update = {
             let mut txn = self.doc.transact_mut();
             text.insert(&mut txn, index, chunk);
             txn.encode_update_v1()
         };
-        self.send(&YMessage::Sync(SyncMessage::Update(update)))
-            .await;
+        YMessage::Sync(SyncMessage::Update(update)).encode_v1()
     }
 
     /// Announces an awareness state for this client.
