@@ -15,7 +15,7 @@ use futures::stream::{FuturesUnordered, SplitSink};
 use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use tandem_collab::{CloseCode, Document, PeerId, Submitted};
-use tandem_domain::{Action, FileId, allows};
+use tandem_domain::{Action, FileId, ProjectId, Role, SessionId, UserId, allows};
 use tandem_realtime::{OutboxReceiver, outbox};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -69,17 +69,23 @@ pub async fn collab(
 
 async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<String>) {
     let (mut sink, mut stream) = socket.split();
-    // Boxed: its database reads would otherwise size this socket's task for as long as
-    // it stays open.
-    let opened = Box::pin(open(&state, &file_id, token.as_deref())).await;
-    let (user, file, document) = match opened {
+    // Boxed, and keeping only what the socket needs afterwards: its database reads and
+    // records would otherwise size this socket's task for as long as it stays open.
+    let opened = Box::pin(open(&state, file_id, token)).await;
+    let Opened {
+        user_id,
+        session_id,
+        role,
+        project,
+        document,
+    } = match opened {
         Ok(opened) => opened,
         Err(code) => {
             let _ = sink.send(close(code)).await;
             return;
         }
     };
-    let mut can_write = allows(file.access.role, Action::EditFiles);
+    let mut can_write = allows(role, Action::EditFiles);
     let collab = state.collab.clone();
     let peer = collab.next_peer();
     let limit = usize::try_from(collab.config.max_document_bytes).unwrap_or(usize::MAX);
@@ -96,11 +102,10 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
     let mut control = state
         .realtime
         .registry
-        .register(connection, user.user_id, user.session_id);
+        .register(connection, user_id, session_id);
     document.join(peer, outbox.clone());
     let rate = NonZeroU32::new(collab.config.updates_per_second).unwrap_or(NonZeroU32::MIN);
     let updates = RateLimiter::direct(Quota::per_second(rate));
-    let project = file.workspace.project_id;
     // This socket's updates waiting to be stored: it goes on reading meanwhile (so its
     // keystrokes are stored together) but closes if one fails.
     let mut in_flight: FuturesUnordered<Submitted> = FuturesUnordered::new();
@@ -171,17 +176,26 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
     }
 }
 
+/// Who opened a document, their role in its project, and the document.
+struct Opened {
+    user_id: UserId,
+    session_id: SessionId,
+    role: Role,
+    project: ProjectId,
+    document: Arc<Document>,
+}
+
 /// The caller, their access to the file, and its document; or how to close.
 async fn open(
     state: &AppState,
-    file_id: &str,
-    token: Option<&str>,
-) -> Result<(AuthUser, FileAccess, Arc<Document>), CloseCode> {
+    file_id: String,
+    token: Option<String>,
+) -> Result<Opened, CloseCode> {
     let token = token.ok_or(CloseCode::Unauthenticated)?;
-    let user = AuthUser::authenticate(state, token)
+    let user = AuthUser::authenticate(state, &token)
         .await
         .map_err(|_| CloseCode::Unauthenticated)?;
-    let file_id = Uuid::parse_str(file_id)
+    let file_id = Uuid::parse_str(&file_id)
         .map(FileId)
         .map_err(|_| CloseCode::NotFound)?;
     let actor = Actor {
@@ -198,7 +212,13 @@ async fn open(
         tracing::warn!(file = %file_id, error = ?error, "opening a document failed");
         CloseCode::StorageFailed
     })?;
-    Ok((user, file, document))
+    Ok(Opened {
+        user_id: user.user_id,
+        session_id: user.session_id,
+        role: file.access.role,
+        project: file.workspace.project_id,
+        document,
+    })
 }
 
 /// The socket a message came from.
