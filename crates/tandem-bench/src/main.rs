@@ -113,7 +113,8 @@ struct Args {
     /// `yjs-*` with a peer: its WebSocket URL (e.g. ws://127.0.0.1:1234).
     #[arg(long)]
     peer_url: Option<String>,
-    /// `yjs-*` with a peer: its process id, for its memory and CPU.
+    /// `yjs-*` with a peer, or with a Tandem at `--url`: its process id, for its memory
+    /// and CPU.
     #[arg(long)]
     peer_pid: Option<u32>,
     /// `yjs-fanout`: clients observing the document.
@@ -262,7 +263,8 @@ async fn bench() -> anyhow::Result<()> {
                 url: target.base.clone(),
                 fixture: Some(fixture.clone()),
             };
-            run_yjs(&args, &peer, yjs::Process(target.pid())).await
+            let pid = target.pid().or(args.peer_pid);
+            run_yjs(&args, &peer, yjs::Process(pid)).await
         }
     };
     target.stop().await;

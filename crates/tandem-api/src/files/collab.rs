@@ -135,7 +135,8 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
             Ok(Some(Ok(Message::Binary(frame)))) => frame,
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
             Ok(Some(Ok(Message::Text(_)))) => break Some(CloseCode::BadMessage),
-            Ok(Some(Ok(Message::Close(_))) | None) | Ok(Some(Err(_))) => break None,
+            Ok(Some(Ok(Message::Close(_))) | None) => break None,
+            Ok(Some(Err(error))) => break read_failure(error),
             Err(_) => break None,
         };
         let Some(messages) = tandem_collab::message::decode(&frame) else {
@@ -328,6 +329,16 @@ async fn send_batch(
         sink.feed(Message::Binary(frame)).await?;
     }
     sink.flush().await
+}
+
+/// How to close after the socket failed to read: 4413 for a frame over the size limit,
+/// which the WebSocket layer refuses before any of it reaches us; otherwise the
+/// connection is broken and there is no one to tell.
+fn read_failure(error: axum::Error) -> Option<CloseCode> {
+    match error.into_inner().downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => Some(CloseCode::TooLarge),
+        _ => None,
+    }
 }
 
 fn close(code: CloseCode) -> Message {

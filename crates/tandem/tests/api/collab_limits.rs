@@ -50,6 +50,12 @@ async fn an_update_over_the_size_limit_closes_with_4413() {
     typist.insert(0, &"x".repeat(2000)).await;
     assert_eq!(typist.close_code().await, 4413);
     assert_eq!(file(&app, id, token).await["content"], "");
+
+    // A frame far over the limit is refused before it is read; still 4413, not a reset.
+    let mut paster = YClient::synced(&app.address, id, token).await;
+    paster.insert(0, &"x".repeat(64 * 1024)).await;
+    assert_eq!(paster.close_code().await, 4413);
+    assert_eq!(file(&app, id, token).await["content"], "");
 }
 
 #[tokio::test]
