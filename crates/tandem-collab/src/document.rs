@@ -1,7 +1,7 @@
 //! A document loaded on this node: its yrs doc and awareness, the sockets (peers) working
 //! on it here, and which of its stored updates it holds.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -53,7 +53,9 @@ pub struct Document {
 struct Inner {
     doc: Doc,
     awareness: AwarenessStates,
-    peers: HashMap<PeerId, Peer>,
+    /// A list, not a map: most documents have a peer or two, and a map's smallest table
+    /// costs several times that.
+    peers: Vec<(PeerId, Peer)>,
     seqs: Seqs,
     /// Bytes of the stored snapshot, and of the updates stored after it, for the size
     /// limit.
@@ -103,7 +105,7 @@ impl Document {
             inner: Mutex::new(Inner {
                 doc,
                 awareness: AwarenessStates::default(),
-                peers: HashMap::new(),
+                peers: Vec::new(),
                 seqs: Seqs::starting_at(stored.last_seq()),
                 snapshot_bytes: snapshot_bytes as u64,
                 log_bytes: log_bytes as u64,
@@ -137,13 +139,13 @@ impl Document {
         let state_vector = inner.doc.transact().state_vector();
         outbox.push(message::sync_step1(state_vector));
         outbox.push(message::awareness(inner.awareness.all()));
-        inner.peers.insert(
+        inner.peers.push((
             peer,
             Peer {
                 outbox,
                 clients: HashSet::new(),
             },
-        );
+        ));
         inner.idle_since = None;
     }
 
@@ -151,7 +153,8 @@ impl Document {
     /// to other nodes (it has already gone to this node's peers).
     pub fn leave(&self, peer: PeerId) -> Option<Bytes> {
         let mut inner = self.lock();
-        let gone = inner.peers.remove(&peer)?;
+        let at = inner.peers.iter().position(|(id, _)| *id == peer)?;
+        let (_, gone) = inner.peers.swap_remove(at);
         if inner.peers.is_empty() {
             inner.idle_since = Some(Instant::now());
         }
@@ -247,7 +250,8 @@ impl Document {
     /// to this node's other peers. Returns the message to send to other nodes.
     pub fn apply_awareness(&self, from: Option<PeerId>, update: AwarenessUpdate) -> Option<Bytes> {
         let mut inner = self.lock();
-        if let Some(peer) = from.and_then(|id| inner.peers.get_mut(&id)) {
+        let sender = from.and_then(|from| inner.peers.iter_mut().find(|(id, _)| *id == from));
+        if let Some((_, peer)) = sender {
             for (client, entry) in &update.clients {
                 if &*entry.json == "null" {
                     peer.clients.remove(client);
