@@ -195,16 +195,22 @@ impl Collab {
         if update.len() > self.config.max_update_bytes {
             return Err(CollabError::TooLarge);
         }
-        if yrs::Update::decode_v1(&update).is_err() {
+        let Ok(decoded) = yrs::Update::decode_v1(&update) else {
             return Err(CollabError::BadUpdate);
-        }
+        };
         // Counted from now, so a socket's updates waiting to be stored count too.
         if !document.admit(update.len() as u64, self.config.max_document_bytes) {
             return Err(CollabError::TooLarge);
         }
         Ok(self
             .committer
-            .submit(document.file_id, Some(document.clone()), peer, update)
+            .submit(
+                document.file_id,
+                Some(document.clone()),
+                peer,
+                update,
+                Some(decoded),
+            )
             .await)
     }
 
@@ -217,7 +223,7 @@ impl Collab {
     ) -> Result<(), CollabError> {
         let document = self.loaded(file);
         self.committer
-            .submit(file, document, SERVER, update.to_vec())
+            .submit(file, document, SERVER, update.to_vec(), None)
             .await
             .await
     }

@@ -17,6 +17,8 @@ use tandem_domain::{Clock, FileId};
 use tandem_realtime::{Bus, Envelope};
 use tandem_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
+use yrs::Update;
+use yrs::updates::encoder::Encode;
 
 use crate::collab::{CollabError, topic};
 use crate::document::{Document, PeerId};
@@ -43,6 +45,9 @@ struct Pending {
     /// Who sent it; relays skip them.
     peer: PeerId,
     update: Vec<u8>,
+    /// `update` decoded, when the submitter already had to (a peer's update is checked
+    /// before it is queued): merging and applying then start from it.
+    decoded: Option<Update>,
     /// The update's size as submitted (`update` is emptied when it is merged).
     bytes: u64,
     /// Whether `bytes` was admitted to the document's size (a peer's update) and is to be
@@ -111,6 +116,7 @@ impl Committer {
         document: Option<Arc<Document>>,
         peer: PeerId,
         update: Vec<u8>,
+        decoded: Option<Update>,
     ) -> Submitted {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
@@ -120,6 +126,7 @@ impl Committer {
             peer,
             bytes: update.len() as u64,
             update,
+            decoded,
             reply,
         };
         if let Err(mpsc::error::SendError(pending)) = self.queue.send(pending).await {
@@ -152,9 +159,9 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let groups = merge(&mut batch);
+        let mut groups = merge(&mut batch);
         let stored = commit(store.as_ref(), clock.as_ref(), &groups).await;
-        relay.send(&groups, &stored, &batch).await;
+        relay.send(&mut groups, &stored, &batch).await;
         answer(&mut batch, &groups, stored);
     }
 }
@@ -166,6 +173,8 @@ struct Group {
     /// Indexes into the batch.
     members: Vec<usize>,
     update: Bytes,
+    /// `update` decoded, if it came decoded or was merged from decoded updates.
+    decoded: Option<Update>,
 }
 
 /// Groups a batch by document and peer, merging each group's updates (Yjs updates merge
@@ -189,6 +198,7 @@ fn merge(batch: &mut [Pending]) -> Vec<Group> {
                 peer: pending.peer,
                 members: Vec::new(),
                 update: Bytes::new(),
+                decoded: None,
             });
             sizes.push(0);
             open.insert(key, groups.len() - 1);
@@ -201,6 +211,20 @@ fn merge(batch: &mut [Pending]) -> Vec<Group> {
     for mut group in groups {
         if let [only] = group.members[..] {
             group.update = Bytes::from(std::mem::take(&mut batch[only].update));
+            group.decoded = batch[only].decoded.take();
+            merged.push(group);
+            continue;
+        }
+        // Decoded updates merge without decoding them again.
+        let decoded: Option<Vec<Update>> = group
+            .members
+            .iter()
+            .map(|&i| batch[i].decoded.take())
+            .collect();
+        if let Some(decoded) = decoded {
+            let update = Update::merge_updates(decoded);
+            group.update = Bytes::from(update.encode_v1());
+            group.decoded = Some(update);
             merged.push(group);
             continue;
         }
@@ -214,6 +238,7 @@ fn merge(batch: &mut [Pending]) -> Vec<Group> {
                 peer: group.peer,
                 members: vec![i],
                 update: Bytes::from(std::mem::take(&mut batch[i].update)),
+                decoded: None,
             })),
         }
     }
@@ -255,13 +280,13 @@ impl Relay {
     /// peers here, and publishes it to the other nodes.
     async fn send(
         &self,
-        groups: &[Group],
+        groups: &mut [Group],
         stored: &[Result<Option<u64>, StoreError>],
         batch: &[Pending],
     ) {
         let mut publishing = Vec::new();
         let mut published = Vec::new();
-        for (group, stored) in groups.iter().zip(stored) {
+        for (group, stored) in groups.iter_mut().zip(stored) {
             let Ok(Some(seq)) = stored else { continue };
             let document = group
                 .members
@@ -269,12 +294,8 @@ impl Relay {
                 .and_then(|&i| batch[i].document.as_ref());
             if let Some(document) = document {
                 let from = (group.peer != SERVER).then_some(group.peer);
-                document.apply_update(from, *seq, &group.update);
+                document.apply_update(from, *seq, &group.update, group.decoded.take());
             }
-            self.edited
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(group.file);
             published.push(group.file);
             publishing.push(self.bus.publish(Envelope {
                 topic: topic(group.file).into(),
@@ -283,6 +304,10 @@ impl Relay {
                 payload: group.update.clone(),
             }));
         }
+        self.edited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(published.iter().copied());
         // Concurrently, so a bus across the network costs one round trip per batch.
         let results = futures::future::join_all(publishing).await;
         for (result, file) in results.iter().zip(published) {
@@ -352,6 +377,7 @@ mod tests {
             peer,
             bytes: update.len() as u64,
             admitted: false,
+            decoded: Update::decode_v1(&update).ok(),
             update,
             reply: oneshot::channel().0,
         }

@@ -191,8 +191,15 @@ impl Document {
     }
 
     /// Applies stored update `seq` (from a peer here, another node, or the server) and
-    /// relays it to this node's peers but `from`. Returns false if it was applied before.
-    pub fn apply_update(&self, from: Option<PeerId>, seq: u64, update: &[u8]) -> bool {
+    /// relays it to this node's peers but `from`. `decoded` is the update already decoded,
+    /// if the caller has it. Returns false if it was applied before.
+    pub fn apply_update(
+        &self,
+        from: Option<PeerId>,
+        seq: u64,
+        update: &[u8],
+        decoded: Option<Update>,
+    ) -> bool {
         let mut inner = self.lock();
         if !inner.seqs.record(seq) {
             return false;
@@ -200,7 +207,7 @@ impl Document {
         inner.log_bytes += update.len() as u64;
         inner.since_compaction += 1;
         inner.full_state = None;
-        match Update::decode_v1(update) {
+        match decoded.map_or_else(|| Update::decode_v1(update), Ok) {
             Ok(decoded) => {
                 if let Err(error) = inner.doc.transact_mut().apply_update(decoded) {
                     tracing::warn!(file = %self.file_id, seq, error = %error, "a stored update did not apply");

@@ -88,7 +88,7 @@ impl Collab {
         };
         match envelope.seq {
             Some(seq) => {
-                document.apply_update(None, seq, &envelope.payload);
+                document.apply_update(None, seq, &envelope.payload, None);
             }
             None => {
                 for message in message::decode(&envelope.payload).unwrap_or_default() {
