@@ -24,6 +24,7 @@
 //!   against Tandem or, with `--peer`, the y-websocket reference server or Hocuspocus
 //!   (started by `bench/peers/run`); see the `yjs` module.
 
+mod arrival;
 mod auth;
 mod chat;
 mod churn;

@@ -6,11 +6,14 @@ use std::net::{Ipv4Addr, SocketAddr};
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpSocket;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+use crate::arrival::ArrivalStream;
+
+pub type Socket = tokio_tungstenite::WebSocketStream<TcpStream>;
 
 /// The `i`th of `sources` loopback addresses, starting at 127.0.0.2 (127.0.0.1 is left
 /// to the server). With no sources, the kernel picks.
@@ -21,8 +24,21 @@ pub fn source(i: usize, sources: usize) -> Option<Ipv4Addr> {
     })
 }
 
+/// A client socket whose reads record when the kernel received the data.
+pub type StampedSocket = tokio_tungstenite::WebSocketStream<ArrivalStream>;
+
 /// Opens `url` (a `ws://` URL) from `source`.
 pub async fn open(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<Socket> {
+    handshake(url, connect(url, source).await?).await
+}
+
+/// Opens `url` from `source`, recording the kernel's receive time of each read.
+pub async fn open_stamped(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<StampedSocket> {
+    handshake(url, ArrivalStream::new(connect(url, source).await?)?).await
+}
+
+/// A TCP connection to `url`'s host from `source`.
+async fn connect(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<TcpStream> {
     let authority = url
         .strip_prefix("ws://")
         .and_then(|rest| rest.split('/').next())
@@ -37,6 +53,14 @@ pub async fn open(url: &str, source: Option<Ipv4Addr>) -> anyhow::Result<Socket>
     }
     let stream = socket.connect(server).await?;
     stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// The WebSocket handshake over `stream`.
+async fn handshake<S>(url: &str, stream: S) -> anyhow::Result<tokio_tungstenite::WebSocketStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     // Browsers take a message of any size; tungstenite's 16 MiB default would fail a
     // client joining a large document sent whole (as the peers send it).
     let config = WebSocketConfig::default()

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::fixture::Fixture;
-use crate::sockets::{self, Socket};
+use crate::sockets::{self, StampedSocket};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
@@ -86,7 +86,7 @@ impl Peer {
 
 /// A client socket on one document, speaking plain y-protocol messages.
 pub struct YSocket {
-    socket: Socket,
+    socket: StampedSocket,
     prefix: Option<Bytes>,
 }
 
@@ -94,7 +94,7 @@ pub struct YSocket {
 /// background (servers send writers acknowledgements and awareness; unread, they would
 /// back up).
 pub struct YSender {
-    sink: futures::stream::SplitSink<Socket, Message>,
+    sink: futures::stream::SplitSink<StampedSocket, Message>,
     prefix: Option<Bytes>,
     drain: tokio::task::JoinHandle<()>,
 }
@@ -128,7 +128,7 @@ pub enum Received {
 impl YSocket {
     /// Connects from `source` and, for Hocuspocus, authenticates (with an empty token).
     pub async fn open(address: &DocumentAddress, source: Option<Ipv4Addr>) -> anyhow::Result<Self> {
-        let socket = sockets::open(&address.url, source).await?;
+        let socket = sockets::open_stamped(&address.url, source).await?;
         let mut this = Self {
             socket,
             prefix: address.prefix.clone(),
@@ -172,6 +172,12 @@ impl YSocket {
             prefix: self.prefix,
             drain,
         }
+    }
+
+    /// When the kernel received the newest data read so far (of the last message
+    /// [`recv`](Self::recv) returned, or later).
+    pub fn arrival(&self) -> Option<std::time::SystemTime> {
+        self.socket.get_ref().last_arrival()
     }
 
     /// The next binary message, without the Hocuspocus prefix, and what it is.
