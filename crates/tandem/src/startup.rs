@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::serve::ListenerExt;
 use secrecy::ExposeSecret;
 use tandem_api::events::EventPublisher;
 use tandem_api::ratelimit::{MemoryRateLimiter, Quota, RateLimiter, RedisRateLimiter};
@@ -233,6 +234,13 @@ impl Application {
                 .router
                 .into_make_service_with_connect_info::<SocketAddr>();
             let drained = stop.clone();
+            // Realtime traffic is many small writes: Nagle's algorithm would hold each one
+            // that follows an unacknowledged one for the peer's delayed ACK (up to 40 ms).
+            let listener = listener.tap_io(|stream| {
+                if let Err(error) = stream.set_nodelay(true) {
+                    tracing::debug!(%error, "could not set TCP_NODELAY");
+                }
+            });
             let serve = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { drained.cancelled().await });
             let deadline = async {
