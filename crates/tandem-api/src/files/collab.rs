@@ -4,7 +4,6 @@
 //! of an HTTP error but retries forever.
 
 use std::num::NonZeroU32;
-use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +17,7 @@ use governor::{Quota, RateLimiter};
 use tandem_collab::{CloseCode, Document, PeerId, Submitted};
 use tandem_domain::{Action, FileId, ProjectId, Role, SessionId, UserId, allows};
 use tandem_realtime::{OutboxReceiver, outbox};
-use tokio::time::Instant;
-use tokio_util::sync::WaitForCancellationFuture;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use yrs::sync::{Message as YMessage, SyncMessage};
 
@@ -95,8 +93,15 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
     let collab = state.collab.clone();
     let peer = collab.next_peer();
     let limit = usize::try_from(collab.config.max_document_bytes).unwrap_or(usize::MAX);
-    let (outbox, mut receiver, overflow) = outbox(limit.saturating_add(OUTBOX_SLACK));
-    let stop = state.realtime.stop.clone();
+    let (outbox, receiver, overflow) = outbox(limit.saturating_add(OUTBOX_SLACK));
+    let (closer, close_request) = tokio::sync::oneshot::channel();
+    let writer = tokio::spawn(write(
+        sink,
+        receiver,
+        overflow.clone(),
+        close_request,
+        state.realtime.stop.clone(),
+    ));
     let connection = state.realtime.hub.connect();
     let mut control = state
         .realtime
@@ -108,25 +113,16 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
     // This socket's updates waiting to be stored: it goes on reading meanwhile (so its
     // keystrokes are stored together) but closes if one fails.
     let mut in_flight: FuturesUnordered<Submitted> = FuturesUnordered::new();
-    // Made once, not per wake-up: each relayed frame wakes this task, and re-arming the
-    // idle timer or re-registering for cancellation on every wake-up showed in fan-out.
-    let mut overflowed = pin!(overflow.cancelled());
-    let mut stopping = pin!(stop.cancelled());
-    let mut deleted = pin!(document.deleted());
-    let mut idle = pin!(tokio::time::sleep(IDLE_LIMIT));
 
-    // One task both reads and writes the socket (a second task per socket would cost
-    // its memory on every open editor); while it writes, it does not read.
     let reason = loop {
         let message = tokio::select! {
-            () = &mut overflowed => break Some(CloseCode::SlowConsumer),
-            () = &mut stopping => break Some(CloseCode::GoingAway),
+            () = overflow.cancelled() => break None,
             Some(stored) = in_flight.next(), if !in_flight.is_empty() => match stored {
                 Ok(()) => continue,
                 Err(error) => break Some(error.close_code()),
             },
-            () = &mut deleted => break Some(CloseCode::NotFound),
-            () = &mut idle => break None,
+            () = state.realtime.stop.cancelled() => break None,
+            () = document.deleted() => break Some(CloseCode::NotFound),
             Some(change) = control.recv() => match change {
                 Control::RoleChanged { project_id, role, .. } if project_id == project => {
                     can_write = allows(role, Action::EditFiles);
@@ -136,22 +132,16 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
                 Control::RoleChanged { .. } => continue,
                 _ => break Some(CloseCode::Forbidden),
             },
-            Some(frame) = receiver.recv() => {
-                let sent = send_batch(&mut sink, frame, &mut receiver, &mut overflowed, &mut stopping);
-                match sent.await {
-                    Ok(()) => continue,
-                    Err(reason) => break reason,
-                }
-            }
-            message = stream.next(), if in_flight.len() < MAX_IN_FLIGHT => message,
+            message = tokio::time::timeout(IDLE_LIMIT, stream.next()),
+                if in_flight.len() < MAX_IN_FLIGHT => message,
         };
-        idle.as_mut().reset(Instant::now() + IDLE_LIMIT);
         let frame = match message {
-            Some(Ok(Message::Binary(frame))) => frame,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Text(_))) => break Some(CloseCode::BadMessage),
-            Some(Ok(Message::Close(_))) | None => break None,
-            Some(Err(error)) => break read_failure(error),
+            Ok(Some(Ok(Message::Binary(frame)))) => frame,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(Message::Text(_)))) => break Some(CloseCode::BadMessage),
+            Ok(Some(Ok(Message::Close(_))) | None) => break None,
+            Ok(Some(Err(error))) => break read_failure(error),
+            Err(_) => break None,
         };
         let Some(messages) = tandem_collab::message::decode(&frame) else {
             break Some(CloseCode::BadMessage);
@@ -174,12 +164,20 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
             break Some(code);
         }
     };
+    if let Some(code) = reason {
+        let _ = closer.send(code);
+    }
     state.realtime.registry.deregister(connection);
     if let Some(removal) = document.leave(peer) {
         collab.publish_awareness(document.file_id, removal).await;
     }
-    if let Some(code) = reason {
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close(code))).await;
+    drop(outbox);
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
+        abort.abort();
     }
 }
 
@@ -288,35 +286,53 @@ async fn handle(
     Ok(())
 }
 
-/// Writes `first` and whatever else is queued, then flushes once. Fails with the close
-/// code to send, if any: the client stopped taking frames for [`IDLE_LIMIT`] or fell
-/// behind by the outbox's limit (4008), the server is stopping (1001), or the
-/// connection broke (none).
+/// Drains the peer's queue to the socket as binary frames; closes on request, on overflow
+/// (4008) or at shutdown (1001).
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut receiver: OutboxReceiver,
+    overflow: CancellationToken,
+    mut close_request: tokio::sync::oneshot::Receiver<CloseCode>,
+    stop: CancellationToken,
+) {
+    let reason = loop {
+        tokio::select! {
+            biased;
+            request = &mut close_request => break request.ok(),
+            () = overflow.cancelled() => break Some(CloseCode::SlowConsumer),
+            () = stop.cancelled() => break Some(CloseCode::GoingAway),
+            frame = receiver.recv() => {
+                let Some(frame) = frame else { break None };
+                let sent = tokio::select! {
+                    sent = send_batch(&mut sink, frame, &mut receiver) => sent,
+                    () = overflow.cancelled() => break Some(CloseCode::SlowConsumer),
+                    () = stop.cancelled() => break Some(CloseCode::GoingAway),
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    if let Some(code) = reason {
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close(code))).await;
+    }
+}
+
+/// Writes `first` and whatever else is queued, then flushes once.
 async fn send_batch(
     sink: &mut SplitSink<WebSocket, Message>,
     first: Bytes,
     receiver: &mut OutboxReceiver,
-    overflowed: &mut Pin<&mut WaitForCancellationFuture<'_>>,
-    stopping: &mut Pin<&mut WaitForCancellationFuture<'_>>,
-) -> Result<(), Option<CloseCode>> {
-    let sending = async {
-        sink.feed(Message::Binary(first)).await?;
-        for _ in 0..64 {
-            let Some(frame) = receiver.try_recv() else {
-                break;
-            };
-            sink.feed(Message::Binary(frame)).await?;
-        }
-        sink.flush().await
-    };
-    tokio::select! {
-        sent = tokio::time::timeout(IDLE_LIMIT, sending) => match sent {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(None),
-        },
-        () = overflowed => Err(Some(CloseCode::SlowConsumer)),
-        () = stopping => Err(Some(CloseCode::GoingAway)),
+) -> Result<(), axum::Error> {
+    sink.feed(Message::Binary(first)).await?;
+    for _ in 0..64 {
+        let Some(frame) = receiver.try_recv() else {
+            break;
+        };
+        sink.feed(Message::Binary(frame)).await?;
     }
+    sink.flush().await
 }
 
 /// How to close after the socket failed to read: 4413 for a frame over the size limit,
