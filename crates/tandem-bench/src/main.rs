@@ -121,6 +121,12 @@ struct Args {
     /// `yjs-fanout`: clients observing the document.
     #[arg(long, default_value_t = 100)]
     observers: usize,
+    /// `yjs-fanout`: the observers read nothing while this many updates go out, then read
+    /// them with the kernel's receive times (the bench's reading kept off the cores while
+    /// the server delivers); repeated until `--messages`. Use 1: frames that wait in the
+    /// kernel together are merged there and carry the newest one's time.
+    #[arg(long)]
+    read_after: Option<usize>,
     /// `yjs-throughput`, `yjs-memory`: documents open at once.
     #[arg(long, default_value_t = 100)]
     documents: usize,
@@ -282,7 +288,10 @@ async fn run_yjs(args: &Args, peer: &yjs::Peer, server: yjs::Process) -> anyhow:
                 rate: args.rate,
                 sources: args.sources,
             };
-            yjs::fanout(peer, server, options).await
+            match args.read_after {
+                Some(round) => yjs::fanout_deferred(peer, server, options, round).await,
+                None => yjs::fanout(peer, server, options).await,
+            }
         }
         Scenario::YjsThroughput => {
             let options = yjs::ThroughputOptions {

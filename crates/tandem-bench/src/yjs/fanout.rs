@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::peer::{Peer, Received, YSocket};
+use super::peer::{Peer, Received, YSender, YSocket};
 use super::{Process, Writer, fresh_name, stamps};
 use crate::sockets;
 use crate::stats::{self, round3};
@@ -68,22 +68,7 @@ pub async fn fanout(peer: &Peer, server: Process, options: FanoutOptions) -> any
     let mut writer = Writer::new();
     let cpu_before = server.cpu_seconds().await;
     let writing = Instant::now();
-    let mut ticks = tokio::time::interval(Duration::from_millis(1));
-    let mut sent = 0;
-    while sent < messages {
-        let due = if rate == 0 {
-            messages
-        } else {
-            ticks.tick().await;
-            let due = writing.elapsed().as_secs_f64() * f64::from(rate);
-            (due as usize + 1).min(messages)
-        };
-        while sent < due {
-            let update = writer.append_stamp(epoch);
-            writer_socket.send_update(&update).await?;
-            sent += 1;
-        }
-    }
+    send_paced(&mut writer_socket, &mut writer, epoch, messages, rate).await?;
     let mut latencies = Vec::with_capacity(observers * messages);
     let mut arrivals = Vec::with_capacity(observers * messages);
     for reader in readers {
@@ -114,6 +99,34 @@ pub async fn fanout(peer: &Peer, server: Process, options: FanoutOptions) -> any
         "arrival_samples": arrivals.len(),
         "server_cores_busy": server_cores_busy,
     }))
+}
+
+/// Sends `messages` stamped updates, `rate` per second (0: as fast as the socket takes
+/// them).
+pub(super) async fn send_paced(
+    socket: &mut YSender,
+    writer: &mut Writer,
+    epoch: Instant,
+    messages: usize,
+    rate: u32,
+) -> anyhow::Result<()> {
+    let writing = Instant::now();
+    let mut ticks = tokio::time::interval(Duration::from_millis(1));
+    let mut sent = 0;
+    while sent < messages {
+        let due = if rate == 0 {
+            messages
+        } else {
+            ticks.tick().await;
+            let due = writing.elapsed().as_secs_f64() * f64::from(rate);
+            (due as usize + 1).min(messages)
+        };
+        while sent < due {
+            socket.send_update(&writer.append_stamp(epoch)).await?;
+            sent += 1;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -4,6 +4,7 @@
 //! each update carries its send time in the inserted text, which observers find in the
 //! relayed bytes without decoding them.
 
+mod deferred;
 mod fanout;
 mod peer;
 mod storm;
@@ -13,6 +14,7 @@ use std::time::Instant;
 use anyhow::Context;
 use yrs::{Doc, Text, Transact};
 
+pub use deferred::fanout_deferred;
 pub use fanout::{FanoutOptions, ThroughputOptions, fanout, throughput};
 pub use peer::{Kind, Peer};
 pub use storm::{JoinOptions, MemoryOptions, join_storm, memory};

@@ -180,6 +180,45 @@ impl YSocket {
         self.socket.get_ref().last_arrival()
     }
 
+    /// The next binary message read straight off the socket, below the WebSocket layer,
+    /// with when the kernel received its last byte: each read takes exactly the bytes of
+    /// one frame, so a frame's time is its own even when many wait in the socket. Only
+    /// for a socket whose WebSocket layer holds nothing read ahead (after
+    /// [`synced`](Self::synced), before the server sends more) and only for the server's
+    /// unmasked, unfragmented frames.
+    pub async fn recv_raw(
+        &mut self,
+    ) -> anyhow::Result<(Received, Bytes, Option<std::time::SystemTime>)> {
+        use tokio::io::AsyncReadExt;
+        let stream = self.socket.get_mut();
+        loop {
+            let mut head = [0u8; 2];
+            stream.read_exact(&mut head).await?;
+            let (fin, opcode, masked) = (head[0] & 0x80 != 0, head[0] & 0x0f, head[1] & 0x80 != 0);
+            anyhow::ensure!(fin && !masked, "an unexpected frame header {head:02x?}");
+            let len = match head[1] & 0x7f {
+                126 => u64::from(stream.read_u16().await?),
+                127 => stream.read_u64().await?,
+                short => u64::from(short),
+            };
+            let mut payload = vec![0u8; usize::try_from(len)?];
+            stream.read_exact(&mut payload).await?;
+            let arrived = stream.last_arrival();
+            match opcode {
+                0x2 => {}
+                0x8 => anyhow::bail!("closed by the server"),
+                _ => continue,
+            }
+            let frame = Bytes::from(payload);
+            let message = match &self.prefix {
+                Some(prefix) if frame.starts_with(prefix) => frame.slice(prefix.len()..),
+                Some(_) => continue,
+                None => frame,
+            };
+            return Ok((kind_of(&message), message, arrived));
+        }
+    }
+
     /// The next binary message, without the Hocuspocus prefix, and what it is.
     pub async fn recv(&mut self) -> anyhow::Result<(Received, Bytes)> {
         loop {
@@ -193,14 +232,18 @@ impl YSocket {
                 Some(_) => continue,
                 None => frame,
             };
-            // Sync (0), or Hocuspocus's sync reply (4), then the sync message type.
-            let kind = match (message.first(), message.get(1)) {
-                (Some(0 | 4), Some(1)) => Received::SyncDone,
-                (Some(0 | 4), Some(2)) => Received::Update,
-                _ => Received::Other,
-            };
-            return Ok((kind, message));
+            return Ok((kind_of(&message), message));
         }
+    }
+}
+
+/// What a message is: sync (0), or Hocuspocus's sync reply (4), then the sync message
+/// type.
+fn kind_of(message: &[u8]) -> Received {
+    match (message.first(), message.get(1)) {
+        (Some(0 | 4), Some(1)) => Received::SyncDone,
+        (Some(0 | 4), Some(2)) => Received::Update,
+        _ => Received::Other,
     }
 }
 
