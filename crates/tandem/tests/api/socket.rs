@@ -172,6 +172,21 @@ impl Socket {
             }
         }
     }
+
+    /// Reads for `ms` milliseconds and asserts no `event` frame named `name` came (other
+    /// frames, such as earlier changes still on their way, are let through).
+    pub async fn no_event_named_for(&mut self, name: &str, ms: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, self.0.next()).await {
+            if let Message::Text(text) = message {
+                let frame: Value = serde_json::from_str(text.as_str()).expect("JSON");
+                assert!(
+                    !(frame["type"] == "event" && frame["event"] == name),
+                    "unexpected frame: {text}"
+                );
+            }
+        }
+    }
 }
 
 fn is_presence(frame: &Value) -> bool {
