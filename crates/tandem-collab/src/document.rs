@@ -139,6 +139,10 @@ impl Document {
         let state_vector = inner.doc.transact().state_vector();
         outbox.push(message::sync_step1(state_vector));
         outbox.push(message::awareness(inner.awareness.all()));
+        if inner.peers.capacity() == 0 {
+            // Most documents have one peer: room for one, not the four a first push makes.
+            inner.peers.reserve_exact(1);
+        }
         inner.peers.push((
             peer,
             Peer {
