@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures::stream::{FuturesUnordered, SplitSink};
 use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
-use tandem_collab::{CloseCode, Document, PeerId, Submitted};
+use tandem_collab::{CloseCode, CollabError, Document, PeerId, Submitted};
 use tandem_domain::{Action, FileId, ProjectId, Role, SessionId, UserId, allows};
 use tandem_realtime::{OutboxReceiver, outbox};
 use tokio_util::sync::CancellationToken;
@@ -112,7 +112,7 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
     let updates = RateLimiter::direct(Quota::per_second(rate));
     // This socket's updates waiting to be stored: it goes on reading meanwhile (so its
     // keystrokes are stored together) but closes if one fails.
-    let mut in_flight: FuturesUnordered<Submitted> = FuturesUnordered::new();
+    let mut in_flight = InFlight::default();
 
     let reason = loop {
         let message = tokio::select! {
@@ -226,6 +226,37 @@ async fn open(
     })
 }
 
+/// A socket's updates waiting to be stored. The set is made on the first update and
+/// dropped once empty: viewers and idle editors, most sockets, never send one.
+#[derive(Default)]
+struct InFlight(Option<FuturesUnordered<Submitted>>);
+
+impl InFlight {
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, FuturesUnordered::len)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&mut self, stored: Submitted) {
+        self.0
+            .get_or_insert_with(FuturesUnordered::new)
+            .push(stored);
+    }
+
+    /// The next outcome; `None` at once if nothing waits.
+    async fn next(&mut self) -> Option<Result<(), CollabError>> {
+        let waiting = self.0.as_mut()?;
+        let outcome = waiting.next().await;
+        if waiting.is_empty() {
+            self.0 = None;
+        }
+        outcome
+    }
+}
+
 /// The socket a message came from.
 struct Peer<'a> {
     id: PeerId,
@@ -241,7 +272,7 @@ async fn handle(
     state: &AppState,
     document: &Arc<Document>,
     peer: &Peer<'_>,
-    in_flight: &mut FuturesUnordered<Submitted>,
+    in_flight: &mut InFlight,
     message: YMessage,
 ) -> Result<(), CloseCode> {
     let Peer {
