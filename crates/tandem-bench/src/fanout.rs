@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::fixture::Fixture;
+use crate::pace::Pace;
 use crate::sockets;
 use crate::stats::round3;
 use crate::target::Target;
@@ -55,17 +56,10 @@ pub async fn run(target: &Target, fixture: &Fixture, options: Options) -> anyhow
     sockets::subscribe(&mut publisher, &channel).await?;
     let cpu_before = target.cpu_seconds().await;
     let publishing = Instant::now();
-    let mut ticks = tokio::time::interval(Duration::from_millis(1));
+    let mut pace = Pace::new(rate);
     let mut sent = 0;
     while sent < messages {
-        // At a fixed rate, send each millisecond what the schedule says is due.
-        let due = if rate == 0 {
-            messages
-        } else {
-            ticks.tick().await;
-            let due = publishing.elapsed().as_secs_f64() * f64::from(rate);
-            (due as usize + 1).min(messages)
-        };
+        let due = pace.due(messages).await;
         while sent < due {
             let t = u64::try_from(started.elapsed().as_micros())?;
             let frame = json!({"type": "publish", "channel": channel, "event": "cursor", "data": {"t": t, "i": sent}});

@@ -32,6 +32,7 @@ mod connections;
 mod fanout;
 mod fixture;
 mod jobs;
+mod pace;
 mod rest;
 mod sockets;
 mod stats;

@@ -47,13 +47,10 @@ pub async fn fanout_deferred(
     let epoch_wall = SystemTime::now();
     let mut sockets = Vec::with_capacity(observers);
     for i in 0..observers {
-        let mut socket = YSocket::join(&address, sockets::source(i, sources)).await?;
-        socket.synced().await?;
+        let socket = YSocket::join(&address, sockets::source(i, sources)).await?;
         sockets.push(socket);
     }
-    let mut writer_socket = YSocket::join(&address, None).await?;
-    writer_socket.synced().await?;
-    let mut writer_socket = writer_socket.into_sender();
+    let mut writer_socket = YSocket::join(&address, None).await?.into_sender();
     let mut writer = Writer::new();
     let mut arrivals = Vec::with_capacity(observers * messages);
     let mut missing = 0usize;

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use super::peer::{Peer, Received, YSender, YSocket};
 use super::{Process, Writer, fresh_name, stamps};
+use crate::pace::Pace;
 use crate::sockets;
 use crate::stats::{self, round3};
 
@@ -37,7 +38,6 @@ pub async fn fanout(peer: &Peer, server: Process, options: FanoutOptions) -> any
     let mut readers = Vec::with_capacity(observers);
     for i in 0..observers {
         let mut socket = YSocket::join(&address, sockets::source(i, sources)).await?;
-        socket.synced().await?;
         readers.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(messages);
             let mut arrivals = Vec::with_capacity(messages);
@@ -62,9 +62,7 @@ pub async fn fanout(peer: &Peer, server: Process, options: FanoutOptions) -> any
             (latencies, arrivals)
         }));
     }
-    let mut writer_socket = YSocket::join(&address, None).await?;
-    writer_socket.synced().await?;
-    let mut writer_socket = writer_socket.into_sender();
+    let mut writer_socket = YSocket::join(&address, None).await?.into_sender();
     let mut writer = Writer::new();
     let cpu_before = server.cpu_seconds().await;
     let writing = Instant::now();
@@ -110,17 +108,10 @@ pub(super) async fn send_paced(
     messages: usize,
     rate: u32,
 ) -> anyhow::Result<()> {
-    let writing = Instant::now();
-    let mut ticks = tokio::time::interval(Duration::from_millis(1));
+    let mut pace = Pace::new(rate);
     let mut sent = 0;
     while sent < messages {
-        let due = if rate == 0 {
-            messages
-        } else {
-            ticks.tick().await;
-            let due = writing.elapsed().as_secs_f64() * f64::from(rate);
-            (due as usize + 1).min(messages)
-        };
+        let due = pace.due(messages).await;
         while sent < due {
             socket.send_update(&writer.append_stamp(epoch)).await?;
             sent += 1;
@@ -151,10 +142,8 @@ pub async fn throughput(
     let mut pairs = Vec::with_capacity(documents);
     for d in 0..documents {
         let address = peer.document(&fresh_name(&format!("tp{d}"))).await?;
-        let mut observer = YSocket::join(&address, None).await?;
-        observer.synced().await?;
-        let mut writer = YSocket::join(&address, None).await?;
-        writer.synced().await?;
+        let observer = YSocket::join(&address, None).await?;
+        let writer = YSocket::join(&address, None).await?;
         pairs.push((writer.into_sender(), observer));
     }
     let cpu_before = server.cpu_seconds().await;

@@ -140,15 +140,17 @@ impl YSocket {
         Ok(this)
     }
 
-    /// Opens the document and asks for all of it (sync step 1 with an empty state).
+    /// Opens the document, asks for all of it (sync step 1 with an empty state) and
+    /// waits until it has it.
     pub async fn join(address: &DocumentAddress, source: Option<Ipv4Addr>) -> anyhow::Result<Self> {
         let mut this = Self::open(address, source).await?;
         this.send(&[0, 0, 1, 0]).await?;
+        this.synced().await?;
         Ok(this)
     }
 
     /// Reads until the answer to our sync step 1 has arrived.
-    pub async fn synced(&mut self) -> anyhow::Result<()> {
+    async fn synced(&mut self) -> anyhow::Result<()> {
         while self.recv().await?.0 != Received::SyncDone {}
         Ok(())
     }
@@ -183,8 +185,8 @@ impl YSocket {
     /// The next binary message read straight off the socket, below the WebSocket layer,
     /// with when the kernel received its last byte: each read takes exactly the bytes of
     /// one frame, so a frame's time is its own even when many wait in the socket. Only
-    /// for a socket whose WebSocket layer holds nothing read ahead (after
-    /// [`synced`](Self::synced), before the server sends more) and only for the server's
+    /// for a socket whose WebSocket layer holds nothing read ahead (right after
+    /// [`join`](Self::join), before the server sends more) and only for the server's
     /// unmasked, unfragmented frames.
     pub async fn recv_raw(
         &mut self,

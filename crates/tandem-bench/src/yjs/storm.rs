@@ -40,7 +40,6 @@ pub async fn memory(peer: &Peer, server: Process, options: MemoryOptions) -> any
     let line = "x".repeat(1023) + "\n";
     for (d, address) in addresses.iter().enumerate() {
         let mut socket = YSocket::join(address, sockets::source(d, sources)).await?;
-        socket.synced().await?;
         socket.send_update(&Writer::new().append(&line)).await?;
         held.push(socket.into_sender());
     }
@@ -49,14 +48,12 @@ pub async fn memory(peer: &Peer, server: Process, options: MemoryOptions) -> any
 
     let address = peer.document(&fresh_name("mem-shared")).await?;
     let mut first = YSocket::join(&address, None).await?;
-    first.synced().await?;
     first.send_update(&Writer::new().append(&line)).await?;
     held.push(first.into_sender());
     settle().await;
     let with_shared = server.rss_bytes().await?;
     for c in 0..connections {
-        let mut socket = YSocket::join(&address, sockets::source(documents + c, sources)).await?;
-        socket.synced().await?;
+        let socket = YSocket::join(&address, sockets::source(documents + c, sources)).await?;
         held.push(socket.into_sender());
     }
     settle().await;
@@ -96,10 +93,7 @@ pub async fn join_storm(
     let address = peer.document(&fresh_name("join")).await?;
     // The observer stays for the whole run: the peers drop a document nobody has open.
     let mut observer = YSocket::join(&address, None).await?;
-    observer.synced().await?;
-    let mut writer_socket = YSocket::join(&address, None).await?;
-    writer_socket.synced().await?;
-    let mut writer_socket = writer_socket.into_sender();
+    let mut writer_socket = YSocket::join(&address, None).await?.into_sender();
     let mut writer = Writer::new();
     let updates = megabytes * 16;
     // Each piece ends with a stamp, so the observer counts pieces whether a server relays
@@ -134,8 +128,7 @@ pub async fn join_storm(
             let address = address.clone();
             tokio::spawn(async move {
                 let started = Instant::now();
-                let mut socket = YSocket::join(&address, sockets::source(i, sources)).await?;
-                socket.synced().await?;
+                let _socket = YSocket::join(&address, sockets::source(i, sources)).await?;
                 anyhow::Ok(started.elapsed())
             })
         })
