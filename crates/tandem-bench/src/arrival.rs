@@ -21,7 +21,10 @@ use tokio::net::TcpStream;
 /// A `TcpStream` whose reads record the kernel's receive time of the data read.
 #[derive(Debug)]
 pub struct ArrivalStream {
-    inner: TcpStream,
+    /// `None` while parked.
+    inner: Option<TcpStream>,
+    /// The socket while [parked](Self::park): out of tokio's epoll set.
+    parked: Option<std::net::TcpStream>,
     /// Since the Unix epoch: when the newest segment of the last read arrived (none if
     /// the kernel did not stamp it).
     last: Option<Duration>,
@@ -32,7 +35,8 @@ impl ArrivalStream {
     pub fn new(inner: TcpStream) -> io::Result<Self> {
         setsockopt(&inner, ReceiveTimestampns, &true)?;
         Ok(Self {
-            inner,
+            inner: Some(inner),
+            parked: None,
             last: None,
             control: nix::cmsg_space!(TimeSpec),
         })
@@ -44,10 +48,40 @@ impl ArrivalStream {
         self.last.map(|since| SystemTime::UNIX_EPOCH + since)
     }
 
+    /// Takes the socket out of tokio's epoll set until [`unpark`](Self::unpark): data
+    /// keeps arriving (and being stamped), but no one is woken for it. An observer on
+    /// another machine costs the server's machine nothing when a frame reaches it; on
+    /// loopback, a registered socket's arrival also wakes the bench's epoll, on the
+    /// server's time and then on the bench's.
+    pub fn park(&mut self) -> io::Result<()> {
+        if let Some(inner) = self.inner.take() {
+            self.parked = Some(inner.into_std()?);
+        }
+        Ok(())
+    }
+
+    /// Back in tokio's epoll set, for reading.
+    pub fn unpark(&mut self) -> io::Result<()> {
+        if let Some(parked) = self.parked.take() {
+            self.inner = Some(TcpStream::from_std(parked)?);
+        }
+        Ok(())
+    }
+
+    fn registered(&mut self) -> io::Result<&mut TcpStream> {
+        self.inner
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the socket is parked"))
+    }
+
     fn read_stamped(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.inner.as_raw_fd();
         let control = &mut self.control;
-        let (read, stamp) = self.inner.try_io(Interest::READABLE, || {
+        let inner = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the socket is parked"))?;
+        let fd = inner.as_raw_fd();
+        let (read, stamp) = inner.try_io(Interest::READABLE, || {
             let mut slices = [io::IoSliceMut::new(buf)];
             let message = recvmsg::<()>(fd, &mut slices, Some(control), MsgFlags::MSG_DONTWAIT)?;
             let stamp = message.cmsgs()?.find_map(|cmsg| match cmsg {
@@ -71,7 +105,7 @@ impl AsyncRead for ArrivalStream {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         loop {
-            ready!(this.inner.poll_read_ready(cx))?;
+            ready!(this.registered()?.poll_read_ready(cx))?;
             match this.read_stamped(buf.initialize_unfilled()) {
                 Ok(read) => {
                     buf.advance(read);
@@ -90,15 +124,15 @@ impl AsyncWrite for ArrivalStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        Pin::new(self.get_mut().registered()?).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        Pin::new(self.get_mut().registered()?).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        Pin::new(self.get_mut().registered()?).poll_shutdown(cx)
     }
 }
 

@@ -12,7 +12,7 @@ pub fn latency_ms(samples: &mut [Duration]) -> Value {
             .get(((samples.len().saturating_sub(1)) as f64 * q) as usize)
             .map_or(0.0, |d| round3(d.as_secs_f64() * 1e3))
     };
-    json!({"p50": pick(0.50), "p99": pick(0.99), "max": pick(1.0)})
+    json!({"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "max": pick(1.0)})
 }
 
 pub fn median(samples: &mut [Duration]) -> Duration {

@@ -184,16 +184,21 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
 
 /// Resident memory of process `pid`, in bytes.
 pub async fn rss_of(pid: u32) -> anyhow::Result<u64> {
+    Ok(status_kib(pid, "VmRSS:").await? * 1024)
+}
+
+/// A `kB` line of `/proc/{pid}/status`, such as `VmRSS:`.
+pub async fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = tokio::fs::read_to_string(format!("/proc/{pid}/status")).await?;
-    let kib: u64 = status
+    let kib = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .context("no VmRSS")?
+        .find_map(|l| l.strip_prefix(field))
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))?
         .trim()
         .trim_end_matches("kB")
         .trim()
         .parse()?;
-    Ok(kib * 1024)
+    Ok(kib)
 }
 
 /// CPU seconds (user + system) process `pid` has used.

@@ -119,9 +119,15 @@ impl Document {
         (document, skipped)
     }
 
-    /// Completes when the file is deleted.
-    pub async fn deleted(&self) {
-        self.deleted.cancelled().await;
+    /// Whether the file was deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.is_cancelled()
+    }
+
+    /// A token for one socket on this document: cancelled when the file is deleted, and
+    /// by the socket's own reasons to close (its outbox overflowing).
+    pub fn closing(&self) -> CancellationToken {
+        self.deleted.child_token()
     }
 
     pub(crate) fn mark_deleted(&self) {

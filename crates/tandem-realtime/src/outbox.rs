@@ -29,16 +29,23 @@ pub struct OutboxReceiver {
 /// A new queue that holds at most `limit` bytes. The token is cancelled when a push would
 /// pass the limit: the connection is a slow consumer and must be closed (4008).
 pub fn outbox(limit: usize) -> (Outbox, OutboxReceiver, CancellationToken) {
+    let overflow = CancellationToken::new();
+    let (sender, receiver) = outbox_cancelling(limit, overflow.clone());
+    (sender, receiver, overflow)
+}
+
+/// As [`outbox`], cancelling `overflow` on overflow: a token the connection already
+/// watches for other reasons to close (one wait instead of two, in every open socket).
+pub fn outbox_cancelling(limit: usize, overflow: CancellationToken) -> (Outbox, OutboxReceiver) {
     let (tx, rx) = mailbox();
     let queued = Arc::new(AtomicUsize::new(0));
-    let overflow = CancellationToken::new();
     let sender = Outbox {
         tx,
         queued: queued.clone(),
         limit,
-        overflow: overflow.clone(),
+        overflow,
     };
-    (sender, OutboxReceiver { rx, queued }, overflow)
+    (sender, OutboxReceiver { rx, queued })
 }
 
 impl Outbox {

@@ -16,7 +16,7 @@ use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use tandem_collab::{CloseCode, CollabError, Document, PeerId, Submitted};
 use tandem_domain::{Action, FileId, ProjectId, Role, SessionId, UserId, allows};
-use tandem_realtime::{OutboxReceiver, outbox};
+use tandem_realtime::{OutboxReceiver, outbox_cancelling};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use yrs::sync::{Message as YMessage, SyncMessage};
@@ -68,37 +68,63 @@ pub async fn collab(
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| run(state, socket, file_id, token))
+        .on_upgrade(move |socket| {
+            run(
+                state,
+                Box::new(Upgraded {
+                    socket,
+                    file_id,
+                    token,
+                }),
+            )
+        })
 }
 
-async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<String>) {
+/// What a socket's task starts with. Boxed: a task keeps what it was started with for as
+/// long as it runs, and the WebSocket alone is 368 bytes that are moved out at once.
+struct Upgraded {
+    socket: WebSocket,
+    file_id: String,
+    token: Option<String>,
+}
+
+async fn run(state: AppState, upgraded: Box<Upgraded>) {
+    let Upgraded {
+        socket,
+        file_id,
+        token,
+    } = *upgraded;
     let (mut sink, mut stream) = socket.split();
     // Boxed, and keeping only what the socket needs afterwards: its database reads and
     // records would otherwise size this socket's task for as long as it stays open.
-    let opened = Box::pin(open(&state, file_id, token)).await;
-    let Opened {
-        user_id,
-        session_id,
-        role,
-        project,
-        document,
-    } = match opened {
+    let opened = match Box::pin(open(&state, file_id, token)).await {
         Ok(opened) => opened,
         Err(code) => {
             let _ = sink.send(close(code)).await;
             return;
         }
     };
+    let Opened {
+        user_id,
+        session_id,
+        role,
+        project,
+        document,
+    } = *opened;
     let mut can_write = allows(role, Action::EditFiles);
     let collab = state.collab.clone();
     let peer = collab.next_peer();
     let limit = usize::try_from(collab.config.max_document_bytes).unwrap_or(usize::MAX);
-    let (outbox, receiver, overflow) = outbox(limit.saturating_add(OUTBOX_SLACK));
+    // Cancelled when the file is deleted, the outbox overflows or the writer ends (as it
+    // does at shutdown).
+    let closing = document.closing();
+    let (outbox, receiver) = outbox_cancelling(limit.saturating_add(OUTBOX_SLACK), closing.clone());
     let (closer, close_request) = tokio::sync::oneshot::channel();
     let writer = tokio::spawn(write(
         sink,
         receiver,
-        overflow.clone(),
+        document.clone(),
+        closing.clone(),
         close_request,
         state.realtime.stop.clone(),
     ));
@@ -116,13 +142,12 @@ async fn run(state: AppState, socket: WebSocket, file_id: String, token: Option<
 
     let reason = loop {
         let message = tokio::select! {
-            () = overflow.cancelled() => break None,
+            // The writer closes with the reason: 4404, 4008, or 1001 at shutdown.
+            () = closing.cancelled() => break None,
             Some(stored) = in_flight.next(), if !in_flight.is_empty() => match stored {
                 Ok(()) => continue,
                 Err(error) => break Some(error.close_code()),
             },
-            () = state.realtime.stop.cancelled() => break None,
-            () = document.deleted() => break Some(CloseCode::NotFound),
             Some(change) = control.recv() => match change {
                 Control::RoleChanged { project_id, role, .. } if project_id == project => {
                     can_write = allows(role, Action::EditFiles);
@@ -195,7 +220,7 @@ async fn open(
     state: &AppState,
     file_id: String,
     token: Option<String>,
-) -> Result<Opened, CloseCode> {
+) -> Result<Box<Opened>, CloseCode> {
     let token = token.ok_or(CloseCode::Unauthenticated)?;
     let user = AuthUser::authenticate(state, &token)
         .await
@@ -217,13 +242,13 @@ async fn open(
         tracing::warn!(file = %file_id, error = ?error, "opening a document failed");
         CloseCode::StorageFailed
     })?;
-    Ok(Opened {
+    Ok(Box::new(Opened {
         user_id: user.user_id,
         session_id: user.session_id,
         role: file.access.role,
         project: file.workspace.project_id,
         document,
-    })
+    }))
 }
 
 /// A socket's updates waiting to be stored. The set is made on the first update and
@@ -317,36 +342,56 @@ async fn handle(
     Ok(())
 }
 
-/// Drains the peer's queue to the socket as binary frames; closes on request, on overflow
-/// (4008) or at shutdown (1001).
-async fn write(
+/// Drains the peer's queue to the socket as binary frames; closes on request, when the
+/// file is deleted (4404), on overflow (4008) or at shutdown (1001). When it ends it
+/// cancels `closing`, which ends the reader.
+///
+/// Not an `async fn`: one keeps a second copy of its arguments for as long as it runs,
+/// and this runs for as long as the socket is open.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would keep its arguments twice for the socket's lifetime"
+)]
+fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut receiver: OutboxReceiver,
-    overflow: CancellationToken,
+    document: Arc<Document>,
+    closing: CancellationToken,
     mut close_request: tokio::sync::oneshot::Receiver<CloseCode>,
     stop: CancellationToken,
-) {
-    let reason = loop {
-        tokio::select! {
-            biased;
-            request = &mut close_request => break request.ok(),
-            () = overflow.cancelled() => break Some(CloseCode::SlowConsumer),
-            () = stop.cancelled() => break Some(CloseCode::GoingAway),
-            frame = receiver.recv() => {
-                let Some(frame) = frame else { break None };
-                let sent = tokio::select! {
-                    sent = send_batch(&mut sink, frame, &mut receiver) => sent,
-                    () = overflow.cancelled() => break Some(CloseCode::SlowConsumer),
-                    () = stop.cancelled() => break Some(CloseCode::GoingAway),
-                };
-                if sent.is_err() {
-                    return;
+) -> impl Future<Output = ()> {
+    async move {
+        let closed = || {
+            Some(if document.is_deleted() {
+                CloseCode::NotFound
+            } else {
+                CloseCode::SlowConsumer
+            })
+        };
+        let reason = loop {
+            tokio::select! {
+                biased;
+                request = &mut close_request => break request.ok(),
+                () = closing.cancelled() => break closed(),
+                () = stop.cancelled() => break Some(CloseCode::GoingAway),
+                frame = receiver.recv() => {
+                    let Some(frame) = frame else { break None };
+                    let sent = tokio::select! {
+                        sent = send_batch(&mut sink, frame, &mut receiver) => sent,
+                        () = closing.cancelled() => break closed(),
+                        () = stop.cancelled() => break Some(CloseCode::GoingAway),
+                    };
+                    if sent.is_err() {
+                        break None;
+                    }
                 }
             }
+        };
+        if let Some(code) = reason {
+            let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close(code))).await;
         }
-    };
-    if let Some(code) = reason {
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close(code))).await;
+        // The reader stops too.
+        closing.cancel();
     }
 }
 

@@ -4,8 +4,9 @@
 //! the figure is as much the bench's as the server's. Here the observers read nothing
 //! while N updates go out; the kernel queues each frame with its receive time
 //! (`SO_TIMESTAMPNS`), and afterwards each observer reads its frames one at a time and
-//! takes each one's own time. What remains on the cores during a round is the writer and
-//! the server, as with observers on other machines. With more than one update per round
+//! takes each one's own time. Between reads the observers' sockets are out of the bench's
+//! epoll set, so a frame's arrival wakes nothing here. What remains on the cores during a
+//! round is the writer and the server, as with observers on other machines. With more than one update per round
 //! the times run late: TCP merges a frame into the one queued before it, and the merged
 //! segment carries the newer time.
 
@@ -47,7 +48,8 @@ pub async fn fanout_deferred(
     let epoch_wall = SystemTime::now();
     let mut sockets = Vec::with_capacity(observers);
     for i in 0..observers {
-        let socket = YSocket::join(&address, sockets::source(i, sources)).await?;
+        let mut socket = YSocket::join(&address, sockets::source(i, sources)).await?;
+        socket.park()?;
         sockets.push(socket);
     }
     let mut writer_socket = YSocket::join(&address, None).await?.into_sender();
@@ -58,6 +60,8 @@ pub async fn fanout_deferred(
     let mut cpu_writing = Some(0.0);
     // Each round's latest arrival: whether the tail is every round or a few slow ones.
     let mut round_max = Vec::new();
+    // And its first: whether a slow round started late (before the fan-out) or spread.
+    let mut round_min = Vec::new();
     let mut sent = 0;
     while sent < messages {
         let before = arrivals.len();
@@ -73,6 +77,7 @@ pub async fn fanout_deferred(
         };
         sent += count;
         for socket in &mut sockets {
+            socket.unpark()?;
             let mut seen = 0;
             let reading = tokio::time::timeout(READ_LIMIT, async {
                 while seen < count {
@@ -94,8 +99,10 @@ pub async fn fanout_deferred(
             if !matches!(reading, Ok(Ok(()))) {
                 missing += count.saturating_sub(seen);
             }
+            socket.park()?;
         }
         round_max.push(arrivals[before..].iter().max().copied().unwrap_or_default());
+        round_min.push(arrivals[before..].iter().min().copied().unwrap_or_default());
     }
     let busy = cpu_writing
         .map(|cpu| round3(cpu / (writing + SETTLE * rounds(messages, round)).as_secs_f64()));
@@ -111,6 +118,7 @@ pub async fn fanout_deferred(
         "missing": missing,
         // Send to the kernel's receipt at the observer; nothing else was reading.
         "arrival_ms": stats::latency_ms(&mut arrivals),
+        "round_first_arrival_ms": stats::latency_ms(&mut round_min),
         "round_last_arrival_ms": stats::latency_ms(&mut round_max),
         "server_cores_busy": busy,
     }))

@@ -29,7 +29,20 @@ impl Process {
     }
 
     pub async fn rss_bytes(self) -> anyhow::Result<u64> {
-        crate::target::rss_of(self.0.context("the server's pid is unknown (--peer-pid)")?).await
+        crate::target::rss_of(self.pid()?).await
+    }
+
+    /// Resident memory that is the process's own (heap, stacks; `RssAnon`), without
+    /// the pages of its program and libraries, which are shared and come in as code
+    /// first runs.
+    pub async fn anonymous_bytes(self) -> anyhow::Result<u64> {
+        crate::target::status_kib(self.pid()?, "RssAnon:")
+            .await
+            .map(|kib| kib * 1024)
+    }
+
+    fn pid(self) -> anyhow::Result<u32> {
+        self.0.context("the server's pid is unknown (--peer-pid)")
     }
 }
 

@@ -182,6 +182,18 @@ impl YSocket {
         self.socket.get_ref().last_arrival()
     }
 
+    /// Stops tokio watching the socket until [`unpark`](Self::unpark), so that what the
+    /// server sends it wakes nothing on this machine (see [`ArrivalStream::park`]).
+    ///
+    /// [`ArrivalStream::park`]: crate::arrival::ArrivalStream::park
+    pub fn park(&mut self) -> std::io::Result<()> {
+        self.socket.get_mut().park()
+    }
+
+    pub fn unpark(&mut self) -> std::io::Result<()> {
+        self.socket.get_mut().unpark()
+    }
+
     /// The next binary message read straight off the socket, below the WebSocket layer,
     /// with when the kernel received its last byte: each read takes exactly the bytes of
     /// one frame, so a frame's time is its own even when many wait in the socket. Only

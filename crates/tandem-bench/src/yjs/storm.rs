@@ -20,13 +20,24 @@ pub struct MemoryOptions {
 /// Opens `documents` documents with one client each (which writes 1 KiB), then one more
 /// document with `connections` clients; reports the server's memory growth per document
 /// (from before the first is opened; their files already exist) and per connection.
+///
+/// Each figure comes twice: from the resident set (`kib_per_...`) and from its
+/// anonymous part alone (`..._anonymous`, the process's own heap and stacks). The first
+/// documents also bring in the pages of the program's code that serve them, a megabyte
+/// or two that is shared and paid once, which the anonymous figure leaves out. Each is
+/// also given for the second half alone (`..._second_half`): what one more document or
+/// connection costs once the first half has paid for what grows only once (database
+/// connections and their caches, the allocator's first pools).
 pub async fn memory(peer: &Peer, server: Process, options: MemoryOptions) -> anyhow::Result<Value> {
     let MemoryOptions {
         documents,
         connections,
         sources,
     } = options;
-    let settle = || tokio::time::sleep(Duration::from_secs(2));
+    let settle = || async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Reading::take(server).await
+    };
     // The files exist before the baseline (for Tandem, a REST call and a database row
     // each; the peers make a document when a client first names it): what is measured is
     // opening and editing them.
@@ -34,41 +45,83 @@ pub async fn memory(peer: &Peer, server: Process, options: MemoryOptions) -> any
     for d in 0..documents {
         addresses.push(peer.document(&fresh_name(&format!("mem{d}"))).await?);
     }
-    settle().await;
-    let baseline = server.rss_bytes().await?;
+    let baseline = settle().await?;
     let mut held = Vec::with_capacity(documents + connections);
     let line = "x".repeat(1023) + "\n";
+    let half = documents / 2;
+    let mut documents_half = baseline;
     for (d, address) in addresses.iter().enumerate() {
+        if d == half {
+            documents_half = settle().await?;
+        }
         let mut socket = YSocket::join(address, sockets::source(d, sources)).await?;
         socket.send_update(&Writer::new().append(&line)).await?;
         held.push(socket.into_sender());
     }
-    settle().await;
-    let with_documents = server.rss_bytes().await?;
+    let with_documents = settle().await?;
 
     let address = peer.document(&fresh_name("mem-shared")).await?;
     let mut first = YSocket::join(&address, None).await?;
     first.send_update(&Writer::new().append(&line)).await?;
     held.push(first.into_sender());
-    settle().await;
-    let with_shared = server.rss_bytes().await?;
+    let with_shared = settle().await?;
+    let mut connections_half = with_shared;
     for c in 0..connections {
+        if c == connections / 2 {
+            connections_half = settle().await?;
+        }
         let socket = YSocket::join(&address, sockets::source(documents + c, sources)).await?;
         held.push(socket.into_sender());
     }
-    settle().await;
-    let with_connections = server.rss_bytes().await?;
+    let with_connections = settle().await?;
     drop(held);
-    let kib = |bytes: f64| round3(bytes / 1024.0);
+    let second_half = documents - half;
+    let connections_second_half = connections - connections / 2;
     Ok(json!({
         "scenario": "yjs-memory",
         "peer": format!("{:?}", peer.kind),
         "documents": documents,
         "connections": connections,
-        "baseline_rss_mib": round3(baseline as f64 / 1048576.0),
-        "kib_per_document": kib((with_documents.saturating_sub(baseline)) as f64 / documents.max(1) as f64),
-        "kib_per_connection": kib((with_connections.saturating_sub(with_shared)) as f64 / connections.max(1) as f64),
+        "baseline_rss_mib": round3(baseline.rss as f64 / 1048576.0),
+        "rss_with_documents_mib": round3(with_documents.rss as f64 / 1048576.0),
+        "kib_per_document": baseline.kib_each(&with_documents, documents, false),
+        "kib_per_document_second_half":
+            documents_half.kib_each(&with_documents, second_half, false),
+        "kib_per_document_anonymous": baseline.kib_each(&with_documents, documents, true),
+        "kib_per_document_anonymous_second_half":
+            documents_half.kib_each(&with_documents, second_half, true),
+        "kib_per_connection": with_shared.kib_each(&with_connections, connections, false),
+        "kib_per_connection_second_half":
+            connections_half.kib_each(&with_connections, connections_second_half, false),
+        "kib_per_connection_anonymous":
+            with_shared.kib_each(&with_connections, connections, true),
     }))
+}
+
+/// The server's resident memory at one moment: all of it, and its anonymous part.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    rss: u64,
+    anonymous: u64,
+}
+
+impl Reading {
+    async fn take(server: Process) -> anyhow::Result<Self> {
+        Ok(Self {
+            rss: server.rss_bytes().await?,
+            anonymous: server.anonymous_bytes().await?,
+        })
+    }
+
+    /// KiB of growth from `self` to `later`, per one of `count`.
+    fn kib_each(&self, later: &Reading, count: usize, anonymous: bool) -> f64 {
+        let (from, to) = if anonymous {
+            (self.anonymous, later.anonymous)
+        } else {
+            (self.rss, later.rss)
+        };
+        round3(to.saturating_sub(from) as f64 / 1024.0 / count.max(1) as f64)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

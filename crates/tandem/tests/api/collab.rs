@@ -295,6 +295,25 @@ async fn deleting_a_file_disconnects_its_editors() {
 }
 
 #[tokio::test]
+async fn shutting_down_closes_editors_with_going_away() {
+    let app = spawn_app().await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let created = create_file(
+        &app,
+        &scene,
+        &cast.editor.access_token,
+        json!({"path": "a.txt"}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let mut editor = YClient::synced(&app.address, id, &cast.editor.access_token).await;
+    let stopping = tokio::spawn(app.stop());
+    assert_eq!(editor.close_code().await, 1001);
+    stopping.await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn a_client_sending_too_fast_is_throttled_not_disconnected() {
     let app =
         crate::helpers::spawn_app_with(|settings| settings.collab_updates_per_second = 20).await;
