@@ -13,6 +13,8 @@
 //! - `rest`: `GET /auth/me` and `GET /projects` at a fixed concurrency.
 //! - `jobs`: no-op jobs end to end (`--count`, `--concurrency` submitters, `--workers`);
 //!   jobs per second and enqueue-to-start latency.
+//! - `loopback-floor`: this machine's own cost of a fan-out, without a server: one small
+//!   write to each of `--observers` loopback sockets per round (`--messages` rounds).
 //! - `sandbox`: the time the code sandbox adds to Python's `print(1)` (`--samples`).
 //! - `chat`: `--members` on one realtime socket each, in `--rooms` rooms; messages posted
 //!   over REST for `--duration` (at `--rate`, or as fast as `--concurrency` posters go);
@@ -31,6 +33,7 @@ mod churn;
 mod connections;
 mod fanout;
 mod fixture;
+mod floor;
 mod jobs;
 mod pace;
 mod rest;
@@ -160,6 +163,7 @@ enum Scenario {
     YjsThroughput,
     YjsMemory,
     YjsJoin,
+    LoopbackFloor,
 }
 
 impl Scenario {
@@ -190,6 +194,13 @@ async fn bench() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Scenario::Sandbox = args.scenario {
         println!("{}", jobs::sandbox(args.spawn.clone(), args.samples).await?);
+        return Ok(());
+    }
+    if let Scenario::LoopbackFloor = args.scenario {
+        rlimit::increase_nofile_limit(u64::MAX)?;
+        let (observers, rounds) = (args.observers, args.messages);
+        let summary = tokio::task::spawn_blocking(move || floor::run(observers, rounds)).await??;
+        println!("{summary}");
         return Ok(());
     }
     // Every socket is a descriptor; take all the process may have.
