@@ -172,6 +172,19 @@ impl Hub {
 
     /// Delivers everything the bus brings until `stop`.
     pub async fn run(self: Arc<Self>, bus: Arc<dyn Bus>, stop: CancellationToken) {
+        self.run_with(bus, stop, |_| {}).await;
+    }
+
+    /// As [`run`](Self::run), handing each envelope to `then` once it is delivered, in the
+    /// bus's order. What `then` does to a connection (such as ending a subscription after
+    /// an access change) comes after every event the bus brought before it, which a
+    /// separate listener on the bus could not promise.
+    pub async fn run_with(
+        self: Arc<Self>,
+        bus: Arc<dyn Bus>,
+        stop: CancellationToken,
+        mut then: impl FnMut(&Envelope),
+    ) {
         let mut envelopes = bus.subscribe();
         loop {
             let received = tokio::select! {
@@ -179,7 +192,10 @@ impl Hub {
                 received = envelopes.recv() => received,
             };
             match received {
-                Ok(envelope) => self.deliver(&envelope),
+                Ok(envelope) => {
+                    self.deliver(&envelope);
+                    then(&envelope);
+                }
                 // Durable subscribers recover with `since`; ephemeral events are lossy.
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(node = %self.node, missed, "hub fell behind the bus");
@@ -238,6 +254,40 @@ mod tests {
         hub.deliver(&cursor);
         assert!(drain(&mut s_rx).await.is_empty());
         assert_eq!(drain(&mut o_rx).await, ["cursor"]);
+    }
+
+    #[tokio::test]
+    async fn what_follows_an_envelope_sees_it_already_delivered() {
+        let hub = Arc::new(Hub::new("n"));
+        let bus: Arc<dyn Bus> = Arc::new(crate::MemoryBus::new());
+        let (out, mut rx, _) = outbox(1 << 20);
+        hub.subscribe("room:1", hub.connect(), out.clone(), false);
+        let stop = CancellationToken::new();
+        // Stands for an access change: what it finds queued when it runs.
+        let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+        let running = tokio::spawn(hub.clone().run_with(bus.clone(), stop.clone(), {
+            move |envelope: &Envelope| {
+                if &*envelope.topic == "control" {
+                    let _ = seen_tx.send(out.queued());
+                }
+            }
+        }));
+        tokio::task::yield_now().await;
+        bus.publish(durable("room:1", 1)).await.unwrap();
+        bus.publish(Envelope::new("control", &b"revoke"[..]))
+            .await
+            .unwrap();
+        let queued = tokio::time::timeout(std::time::Duration::from_secs(5), seen_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            queued, 1,
+            "the room's event was queued before the change ran"
+        );
+        assert_eq!(drain(&mut rx).await, ["1"]);
+        stop.cancel();
+        running.await.unwrap();
     }
 
     #[tokio::test]

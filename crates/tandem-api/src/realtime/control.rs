@@ -1,6 +1,7 @@
 //! Access changes that must reach live sockets on every node: a member removed or given
-//! another role, sessions revoked, a chat room left, made private or deleted. They travel on the bus under one internal topic, and a
-//! listener per node hands each to the matching connections through the registry.
+//! another role, sessions revoked, a chat room left, made private or deleted. They travel
+//! on the bus under one internal topic, and each node's hub delivery task hands each to the
+//! matching connections through the registry, after the events that came before it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tandem_domain::{ProjectId, Role, RoomId, SessionId, UserId};
 use tandem_realtime::{ConnectionId, Envelope, mailbox};
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::state::AppState;
 
@@ -119,32 +119,15 @@ pub async fn announce(state: &AppState, control: Control) {
     }
 }
 
-/// Runs until the realtime stop token is cancelled.
-pub async fn listen(state: AppState) {
-    let mut envelopes = state.realtime.bus.subscribe();
-    let stop = state.realtime.stop.clone();
-    loop {
-        let received = tokio::select! {
-            () = stop.cancelled() => return,
-            received = envelopes.recv() => received,
-        };
-        match received {
-            Ok(envelope) if &*envelope.topic == TOPIC => {
-                match serde_json::from_slice::<Control>(&envelope.payload) {
-                    Ok(control) => state.realtime.registry.dispatch(&control),
-                    Err(error) => {
-                        tracing::warn!(error = %error, "ignored a malformed control message")
-                    }
-                }
-            }
-            Ok(_) => {}
-            Err(RecvError::Lagged(missed)) => {
-                tracing::error!(
-                    missed,
-                    "the control listener fell behind; access changes may be late"
-                );
-            }
-            Err(RecvError::Closed) => return,
-        }
+/// Hands a control message from the bus to this node's sockets. Called by the hub's
+/// delivery task after it has delivered the envelope, so a socket sees every event
+/// published before an access change before the change can end its subscription.
+pub fn dispatch(state: &AppState, envelope: &Envelope) {
+    if &*envelope.topic != TOPIC {
+        return;
+    }
+    match serde_json::from_slice::<Control>(&envelope.payload) {
+        Ok(control) => state.realtime.registry.dispatch(&control),
+        Err(error) => tracing::warn!(error = %error, "ignored a malformed control message"),
     }
 }

@@ -79,14 +79,13 @@ pub struct Realtime {
 /// access changes → sockets, presence, and presence departures → last seen.
 pub fn start(state: &AppState, departures: UnboundedReceiver<Departure>) {
     let realtime = &state.realtime;
-    tokio::spawn(
-        realtime
-            .hub
-            .clone()
-            .run(realtime.bus.clone(), realtime.stop.clone()),
-    );
+    let control_state = state.clone();
+    tokio::spawn(realtime.hub.clone().run_with(
+        realtime.bus.clone(),
+        realtime.stop.clone(),
+        move |envelope| control::dispatch(&control_state, envelope),
+    ));
     tokio::spawn(routing::route_events(state.clone()));
-    tokio::spawn(control::listen(state.clone()));
     tokio::spawn(typing::listen(state.clone()));
     tokio::spawn(realtime.presence.clone().run(realtime.stop.clone()));
     tokio::spawn(last_seen::record(state.clone(), departures));
