@@ -5,29 +5,46 @@
 //! yrs keeps block splitting private, so this walks the v1 encoding itself: per client, a
 //! run of structs starting at a clock, then the delete set. Each struct is decoded with
 //! yrs's own decoder only to find where it ends and how many clock ticks it spans; its
-//! bytes are copied unchanged (a v1 struct does not depend on its neighbours). A chunk is
+//! bytes are copied unchanged (a v1 struct does not depend on its neighbours). A text
+//! typed or pasted by one client is often a single struct (yrs joins a client's
+//! consecutive inserts), so a string struct larger than a chunk is cut into several, as
+//! Yjs cuts an item: each piece after the first has the previous character as its
+//! origin and keeps the right origin. A chunk is
 //! a valid update holding some clients' consecutive structs; the delete set rides on the
 //! last one. Yjs and yrs both hold structs whose dependencies have not arrived yet and
 //! integrate them when they do; chunks go out in order of each client's progress, which
 //! roughly follows editing time and keeps that waiting short.
 
 use yrs::block::{
-    BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN,
-    ItemContent,
+    BLOCK_GC_REF_NUMBER, BLOCK_ITEM_STRING_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN,
+    HAS_PARENT_SUB, HAS_RIGHT_ORIGIN, ItemContent,
 };
 use yrs::encoding::read::Read;
 use yrs::encoding::write::Write;
 use yrs::updates::decoder::{Decoder, DecoderV1};
+use yrs::updates::encoder::{Encoder, EncoderV1};
+use yrs::{ClientID, ID};
 
-/// A run of one client's consecutive structs, as bytes of the original update.
+/// A run of one client's consecutive structs, encoded.
 struct Run {
     client: u64,
     clock: u32,
     structs: u32,
-    start: usize,
-    end: usize,
+    bytes: Vec<u8>,
     /// How far through the client's structs this run ends, for ordering.
     progress: f64,
+}
+
+impl Run {
+    fn new(client: u64, clock: u32) -> Self {
+        Self {
+            client,
+            clock,
+            structs: 0,
+            bytes: Vec::new(),
+            progress: 0.0,
+        }
+    }
 }
 
 /// `update` cut into updates of about `target` bytes (a single struct larger than that is
@@ -56,28 +73,23 @@ fn runs(update: &[u8], target: usize) -> Result<(Vec<Run>, usize), yrs::encoding
         let client = decoder.read_client()?.get();
         let mut clock: u32 = decoder.read_var()?;
         let first = runs.len();
-        let mut run = Run {
-            client,
-            clock,
-            structs: 0,
-            start: position(&mut decoder),
-            end: 0,
-            progress: 0.0,
-        };
+        let mut run = Run::new(client, clock);
         for _ in 0..structs {
-            clock += struct_length(&mut decoder)?;
-            run.structs += 1;
-            run.end = position(&mut decoder);
-            if run.end - run.start >= target {
-                let next = Run {
-                    client,
-                    clock,
-                    structs: 0,
-                    start: run.end,
-                    end: 0,
-                    progress: 0.0,
-                };
-                runs.push(std::mem::replace(&mut run, next));
+            let start = position(&mut decoder);
+            let length = struct_length(&mut decoder)?;
+            let encoded = &update[start..position(&mut decoder)];
+            let pieces = if encoded.len() > target {
+                cut_string(encoded, client, clock, target)?
+            } else {
+                None
+            };
+            for (piece, ticks) in pieces.unwrap_or_else(|| vec![(encoded.to_vec(), length)]) {
+                run.bytes.extend_from_slice(&piece);
+                run.structs += 1;
+                clock += ticks;
+                if run.bytes.len() >= target {
+                    runs.push(std::mem::replace(&mut run, Run::new(client, clock)));
+                }
             }
         }
         if run.structs > 0 {
@@ -90,6 +102,70 @@ fn runs(update: &[u8], target: usize) -> Result<(Vec<Run>, usize), yrs::encoding
     }
     let delete_set = position(&mut decoder);
     Ok((runs, delete_set))
+}
+
+/// A string struct (`encoded`, at `client`'s `clock`) cut into structs of about `target`
+/// bytes, each with the clock ticks it spans; `None` for any other struct.
+fn cut_string(
+    encoded: &[u8],
+    client: u64,
+    clock: u32,
+    target: usize,
+) -> Result<Option<Vec<(Vec<u8>, u32)>>, yrs::encoding::read::Error> {
+    let mut decoder = DecoderV1::from(encoded);
+    let info = decoder.read_info()?;
+    if info & 0b1_1111 != BLOCK_ITEM_STRING_REF_NUMBER || info & HAS_PARENT_SUB != 0 {
+        return Ok(None);
+    }
+    let right_origin = if info & HAS_ORIGIN != 0 {
+        decoder.read_left_id()?;
+        (info & HAS_RIGHT_ORIGIN != 0)
+            .then(|| decoder.read_right_id())
+            .transpose()?
+    } else if info & HAS_RIGHT_ORIGIN != 0 {
+        Some(decoder.read_right_id()?)
+    } else {
+        if decoder.read_parent_info()? {
+            decoder.read_string()?;
+        } else {
+            decoder.read_left_id()?;
+        }
+        None
+    };
+    let header = encoded.len() - decoder.read_to_end().map_or(0, <[u8]>::len);
+    let mut decoder = DecoderV1::from(&encoded[header..]);
+    let text = decoder.read_string()?;
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    let mut offset = 0u32;
+    while !rest.is_empty() {
+        // Cut at a character boundary (a UTF-16 surrogate pair stays whole).
+        let mut cut = rest.len().min(target);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (part, tail) = rest.split_at(cut);
+        let ticks = part.encode_utf16().count() as u32;
+        let piece = if offset == 0 {
+            let mut piece = encoded[..header].to_vec();
+            piece.write_string(part);
+            piece
+        } else {
+            let mut encoder = EncoderV1::new();
+            encoder
+                .write_info(BLOCK_ITEM_STRING_REF_NUMBER | HAS_ORIGIN | (info & HAS_RIGHT_ORIGIN));
+            encoder.write_left_id(&ID::new(ClientID::new(client), clock + offset - 1));
+            if let Some(right) = &right_origin {
+                encoder.write_right_id(right);
+            }
+            encoder.write_string(part);
+            encoder.to_vec()
+        };
+        pieces.push((piece, ticks));
+        offset += ticks;
+        rest = tail;
+    }
+    Ok(Some(pieces))
 }
 
 /// Reads one struct; returns how many clock ticks it spans.
@@ -127,7 +203,7 @@ fn assemble(update: &[u8], mut runs: Vec<Run>, delete_set: usize, target: usize)
     let mut groups: Vec<Vec<Run>> = Vec::new();
     let mut size = 0;
     for run in runs {
-        let length = run.end - run.start;
+        let length = run.bytes.len();
         match groups.last_mut() {
             Some(group) if size + length <= target => group.push(run),
             _ => {
@@ -148,7 +224,7 @@ fn assemble(update: &[u8], mut runs: Vec<Run>, delete_set: usize, target: usize)
                 chunk.write_var(run.structs);
                 chunk.write_var(run.client);
                 chunk.write_var(run.clock);
-                chunk.write_all(&update[run.start..run.end]);
+                chunk.write_all(&run.bytes);
             }
             if index == last {
                 chunk.write_all(&update[delete_set..]);
@@ -249,6 +325,51 @@ mod tests {
             text(&apply(swapped.into_iter())),
             text(&source),
             "pairs swapped"
+        );
+    }
+
+    /// One client's text, typed in long runs: yrs joins it into a few large structs.
+    fn one_writer_document() -> Doc {
+        let doc = Doc::with_options(Options {
+            offset_kind: yrs::OffsetKind::Utf16,
+            ..Options::default()
+        });
+        let text = doc.get_or_insert_text("content");
+        for round in 0..12 {
+            let mut txn = doc.transact_mut();
+            let end = text.len(&txn);
+            text.insert(&mut txn, end, &format!("{round}:é✓😀x").repeat(700));
+            if round == 6 {
+                // An insertion in the middle, so some structs have a right origin.
+                text.insert(&mut txn, 10, &"ü".repeat(3000));
+            }
+        }
+        doc
+    }
+
+    #[test]
+    fn a_long_string_struct_is_cut_into_pieces_that_rebuild_it() {
+        let source = one_writer_document();
+        let update = source
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let chunks = split(&update, 4096);
+        assert!(chunks.len() > 20, "{} chunks", chunks.len());
+        assert!(
+            chunks.iter().all(|c| c.len() < 2 * 4096 + 64),
+            "{:?}",
+            chunks.iter().map(Vec::len).max()
+        );
+        let in_order = apply(chunks.clone().into_iter());
+        assert_eq!(text(&in_order), text(&source));
+        assert_eq!(
+            in_order.transact().state_vector(),
+            source.transact().state_vector()
+        );
+        assert_eq!(
+            text(&apply(chunks.into_iter().rev())),
+            text(&source),
+            "pieces in reverse"
         );
     }
 
