@@ -104,14 +104,17 @@ fn runs(update: &[u8], target: usize) -> Result<(Vec<Run>, usize), yrs::encoding
     Ok((runs, delete_set))
 }
 
+/// An encoded struct and the clock ticks it spans.
+type Piece = (Vec<u8>, u32);
+
 /// A string struct (`encoded`, at `client`'s `clock`) cut into structs of about `target`
-/// bytes, each with the clock ticks it spans; `None` for any other struct.
+/// bytes; `None` for any other struct.
 fn cut_string(
     encoded: &[u8],
     client: u64,
     clock: u32,
     target: usize,
-) -> Result<Option<Vec<(Vec<u8>, u32)>>, yrs::encoding::read::Error> {
+) -> Result<Option<Vec<Piece>>, yrs::encoding::read::Error> {
     let mut decoder = DecoderV1::from(encoded);
     let info = decoder.read_info()?;
     if info & 0b1_1111 != BLOCK_ITEM_STRING_REF_NUMBER || info & HAS_PARENT_SUB != 0 {
