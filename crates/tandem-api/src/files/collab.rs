@@ -4,6 +4,7 @@
 //! of an HTTP error but retries forever.
 
 use std::num::NonZeroU32;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,13 +12,13 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::response::Response;
 use bytes::Bytes;
-use futures::stream::{FuturesUnordered, SplitSink};
+use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use tandem_collab::{CloseCode, CollabError, Document, PeerId, Submitted};
 use tandem_domain::{Action, FileId, ProjectId, Role, SessionId, UserId, allows};
 use tandem_realtime::{OutboxReceiver, outbox_cancelling};
-use tokio_util::sync::CancellationToken;
+use tokio::time::Instant;
 use uuid::Uuid;
 use yrs::sync::{Message as YMessage, SyncMessage};
 
@@ -90,17 +91,16 @@ struct Upgraded {
 
 async fn run(state: AppState, upgraded: Box<Upgraded>) {
     let Upgraded {
-        socket,
+        mut socket,
         file_id,
         token,
     } = *upgraded;
-    let (mut sink, mut stream) = socket.split();
     // Boxed, and keeping only what the socket needs afterwards: its database reads and
     // records would otherwise size this socket's task for as long as it stays open.
     let opened = match Box::pin(open(&state, file_id, token)).await {
         Ok(opened) => opened,
         Err(code) => {
-            let _ = sink.send(close(code)).await;
+            let _ = socket.send(close(code)).await;
             return;
         }
     };
@@ -115,19 +115,10 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     let collab = state.collab.clone();
     let peer = collab.next_peer();
     let limit = usize::try_from(collab.config.max_document_bytes).unwrap_or(usize::MAX);
-    // Cancelled when the file is deleted, the outbox overflows or the writer ends (as it
-    // does at shutdown).
+    // Cancelled when the file is deleted or the outbox overflows.
     let closing = document.closing();
-    let (outbox, receiver) = outbox_cancelling(limit.saturating_add(OUTBOX_SLACK), closing.clone());
-    let (closer, close_request) = tokio::sync::oneshot::channel();
-    let writer = tokio::spawn(write(
-        sink,
-        receiver,
-        document.clone(),
-        closing.clone(),
-        close_request,
-        state.realtime.stop.clone(),
-    ));
+    let (outbox, mut receiver) =
+        outbox_cancelling(limit.saturating_add(OUTBOX_SLACK), closing.clone());
     let connection = state.realtime.hub.connect();
     let mut control = state
         .realtime
@@ -139,11 +130,25 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     // This socket's updates waiting to be stored: it goes on reading meanwhile (so its
     // keystrokes are stored together) but closes if one fails.
     let mut in_flight = InFlight::default();
+    // Made once, not on every wake-up: each relayed frame wakes this task.
+    let mut closed = pin!(closing.cancelled());
+    let mut stopping = pin!(state.realtime.stop.cancelled());
+    let mut idle = pin!(tokio::time::sleep(IDLE_LIMIT));
+    let why_closed = || {
+        Some(if document.is_deleted() {
+            CloseCode::NotFound
+        } else {
+            CloseCode::SlowConsumer
+        })
+    };
 
+    // One task reads and writes the socket (a second one would cost its memory in every
+    // open editor); while it writes, it does not read.
     let reason = loop {
         let message = tokio::select! {
-            // The writer closes with the reason: 4404, 4008, or 1001 at shutdown.
-            () = closing.cancelled() => break None,
+            () = &mut closed => break why_closed(),
+            () = &mut stopping => break Some(CloseCode::GoingAway),
+            () = &mut idle => break None,
             Some(stored) = in_flight.next(), if !in_flight.is_empty() => match stored {
                 Ok(()) => continue,
                 Err(error) => break Some(error.close_code()),
@@ -157,16 +162,30 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
                 Control::RoleChanged { .. } => continue,
                 _ => break Some(CloseCode::Forbidden),
             },
-            message = tokio::time::timeout(IDLE_LIMIT, stream.next()),
-                if in_flight.len() < MAX_IN_FLIGHT => message,
+            Some(frame) = receiver.recv() => {
+                let sent = tokio::select! {
+                    sent = tokio::time::timeout(
+                        IDLE_LIMIT,
+                        send_batch(&mut socket, frame, &mut receiver),
+                    ) => sent,
+                    () = &mut closed => break why_closed(),
+                    () = &mut stopping => break Some(CloseCode::GoingAway),
+                };
+                match sent {
+                    Ok(Ok(())) => continue,
+                    // Broken, or taking nothing for a minute.
+                    Ok(Err(_)) | Err(_) => break None,
+                }
+            },
+            message = socket.next(), if in_flight.len() < MAX_IN_FLIGHT => message,
         };
+        idle.as_mut().reset(Instant::now() + IDLE_LIMIT);
         let frame = match message {
-            Ok(Some(Ok(Message::Binary(frame)))) => frame,
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            Ok(Some(Ok(Message::Text(_)))) => break Some(CloseCode::BadMessage),
-            Ok(Some(Ok(Message::Close(_))) | None) => break None,
-            Ok(Some(Err(error))) => break read_failure(error),
-            Err(_) => break None,
+            Some(Ok(Message::Binary(frame))) => frame,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Text(_))) => break Some(CloseCode::BadMessage),
+            Some(Ok(Message::Close(_))) | None => break None,
+            Some(Err(error)) => break read_failure(error),
         };
         let Some(messages) = tandem_collab::message::decode(&frame) else {
             break Some(CloseCode::BadMessage);
@@ -189,20 +208,12 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
             break Some(code);
         }
     };
-    if let Some(code) = reason {
-        let _ = closer.send(code);
-    }
     state.realtime.registry.deregister(connection);
     if let Some(removal) = document.leave(peer) {
         collab.publish_awareness(document.file_id, removal).await;
     }
-    drop(outbox);
-    let abort = writer.abort_handle();
-    if tokio::time::timeout(Duration::from_secs(5), writer)
-        .await
-        .is_err()
-    {
-        abort.abort();
+    if let Some(code) = reason {
+        let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(close(code))).await;
     }
 }
 
@@ -342,62 +353,9 @@ async fn handle(
     Ok(())
 }
 
-/// Drains the peer's queue to the socket as binary frames; closes on request, when the
-/// file is deleted (4404), on overflow (4008) or at shutdown (1001). When it ends it
-/// cancels `closing`, which ends the reader.
-///
-/// Not an `async fn`: one keeps a second copy of its arguments for as long as it runs,
-/// and this runs for as long as the socket is open.
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an async fn would keep its arguments twice for the socket's lifetime"
-)]
-fn write(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut receiver: OutboxReceiver,
-    document: Arc<Document>,
-    closing: CancellationToken,
-    mut close_request: tokio::sync::oneshot::Receiver<CloseCode>,
-    stop: CancellationToken,
-) -> impl Future<Output = ()> {
-    async move {
-        let closed = || {
-            Some(if document.is_deleted() {
-                CloseCode::NotFound
-            } else {
-                CloseCode::SlowConsumer
-            })
-        };
-        let reason = loop {
-            tokio::select! {
-                biased;
-                request = &mut close_request => break request.ok(),
-                () = closing.cancelled() => break closed(),
-                () = stop.cancelled() => break Some(CloseCode::GoingAway),
-                frame = receiver.recv() => {
-                    let Some(frame) = frame else { break None };
-                    let sent = tokio::select! {
-                        sent = send_batch(&mut sink, frame, &mut receiver) => sent,
-                        () = closing.cancelled() => break closed(),
-                        () = stop.cancelled() => break Some(CloseCode::GoingAway),
-                    };
-                    if sent.is_err() {
-                        break None;
-                    }
-                }
-            }
-        };
-        if let Some(code) = reason {
-            let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close(code))).await;
-        }
-        // The reader stops too.
-        closing.cancel();
-    }
-}
-
 /// Writes `first` and whatever else is queued, then flushes once.
 async fn send_batch(
-    sink: &mut SplitSink<WebSocket, Message>,
+    sink: &mut WebSocket,
     first: Bytes,
     receiver: &mut OutboxReceiver,
 ) -> Result<(), axum::Error> {
