@@ -69,17 +69,12 @@ impl ArrivalStream {
     }
 
     fn registered(&mut self) -> io::Result<&mut TcpStream> {
-        self.inner
-            .as_mut()
-            .ok_or_else(|| io::Error::other("the socket is parked"))
+        registered(&mut self.inner)
     }
 
     fn read_stamped(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let control = &mut self.control;
-        let inner = self
-            .inner
-            .as_mut()
-            .ok_or_else(|| io::Error::other("the socket is parked"))?;
+        let inner = registered(&mut self.inner)?;
         let fd = inner.as_raw_fd();
         let (read, stamp) = inner.try_io(Interest::READABLE, || {
             let mut slices = [io::IoSliceMut::new(buf)];
@@ -95,6 +90,13 @@ impl ArrivalStream {
         }
         Ok(read)
     }
+}
+
+/// The stream, unless it is parked.
+fn registered(inner: &mut Option<TcpStream>) -> io::Result<&mut TcpStream> {
+    inner
+        .as_mut()
+        .ok_or_else(|| io::Error::other("the socket is parked"))
 }
 
 impl AsyncRead for ArrivalStream {

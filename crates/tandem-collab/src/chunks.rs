@@ -45,6 +45,16 @@ impl Run {
             progress: 0.0,
         }
     }
+
+    /// Adds one encoded struct, which ends at `clock`; once the run reaches `target` it
+    /// goes to `runs` and a new one starts at `clock`.
+    fn add(&mut self, encoded: &[u8], clock: u32, target: usize, runs: &mut Vec<Run>) {
+        self.bytes.extend_from_slice(encoded);
+        self.structs += 1;
+        if self.bytes.len() >= target {
+            runs.push(std::mem::replace(self, Run::new(self.client, clock)));
+        }
+    }
 }
 
 /// `update` cut into updates of about `target` bytes (a single struct larger than that is
@@ -63,9 +73,6 @@ pub fn split(update: &[u8], target: usize) -> Vec<Vec<u8>> {
 /// its delete set starts.
 fn runs(update: &[u8], target: usize) -> Result<(Vec<Run>, usize), yrs::encoding::read::Error> {
     let mut decoder = DecoderV1::from(update);
-    let position = |decoder: &mut DecoderV1| -> usize {
-        update.len() - decoder.read_to_end().map_or(0, <[u8]>::len)
-    };
     let mut runs = Vec::new();
     let clients: u32 = decoder.read_var()?;
     for _ in 0..clients {
@@ -75,20 +82,24 @@ fn runs(update: &[u8], target: usize) -> Result<(Vec<Run>, usize), yrs::encoding
         let first = runs.len();
         let mut run = Run::new(client, clock);
         for _ in 0..structs {
-            let start = position(&mut decoder);
+            let start = position(update, &mut decoder);
             let length = struct_length(&mut decoder)?;
-            let encoded = &update[start..position(&mut decoder)];
+            let encoded = &update[start..position(update, &mut decoder)];
             let pieces = if encoded.len() > target {
                 cut_string(encoded, client, clock, target)?
             } else {
                 None
             };
-            for (piece, ticks) in pieces.unwrap_or_else(|| vec![(encoded.to_vec(), length)]) {
-                run.bytes.extend_from_slice(&piece);
-                run.structs += 1;
-                clock += ticks;
-                if run.bytes.len() >= target {
-                    runs.push(std::mem::replace(&mut run, Run::new(client, clock)));
+            match pieces {
+                Some(pieces) => {
+                    for (piece, ticks) in pieces {
+                        clock += ticks;
+                        run.add(&piece, clock, target, &mut runs);
+                    }
+                }
+                None => {
+                    clock += length;
+                    run.add(encoded, clock, target, &mut runs);
                 }
             }
         }
@@ -100,8 +111,13 @@ fn runs(update: &[u8], target: usize) -> Result<(Vec<Run>, usize), yrs::encoding
             run.progress = (index + 1) as f64 / count as f64;
         }
     }
-    let delete_set = position(&mut decoder);
+    let delete_set = position(update, &mut decoder);
     Ok((runs, delete_set))
+}
+
+/// How far `decoder` has read into `bytes`, the buffer it decodes.
+fn position(bytes: &[u8], decoder: &mut DecoderV1) -> usize {
+    bytes.len() - decoder.read_to_end().map_or(0, <[u8]>::len)
 }
 
 /// An encoded struct and the clock ticks it spans.
@@ -120,26 +136,10 @@ fn cut_string(
     if info & 0b1_1111 != BLOCK_ITEM_STRING_REF_NUMBER || info & HAS_PARENT_SUB != 0 {
         return Ok(None);
     }
-    let right_origin = if info & HAS_ORIGIN != 0 {
-        decoder.read_left_id()?;
-        (info & HAS_RIGHT_ORIGIN != 0)
-            .then(|| decoder.read_right_id())
-            .transpose()?
-    } else if info & HAS_RIGHT_ORIGIN != 0 {
-        Some(decoder.read_right_id()?)
-    } else {
-        if decoder.read_parent_info()? {
-            decoder.read_string()?;
-        } else {
-            decoder.read_left_id()?;
-        }
-        None
-    };
-    let header = encoded.len() - decoder.read_to_end().map_or(0, <[u8]>::len);
-    let mut decoder = DecoderV1::from(&encoded[header..]);
-    let text = decoder.read_string()?;
+    let right_origin = read_item_header(&mut decoder, info)?;
+    let header = position(encoded, &mut decoder);
+    let mut rest = decoder.read_string()?;
     let mut pieces = Vec::new();
-    let mut rest = text;
     let mut offset = 0u32;
     while !rest.is_empty() {
         // Cut at a character boundary (a UTF-16 surrogate pair stays whole).
@@ -178,25 +178,37 @@ fn struct_length(decoder: &mut DecoderV1) -> Result<u32, yrs::encoding::read::Er
         BLOCK_SKIP_REF_NUMBER => decoder.read_var(),
         BLOCK_GC_REF_NUMBER => decoder.read_len(),
         info => {
-            if info & HAS_ORIGIN != 0 {
-                decoder.read_left_id()?;
-            }
-            if info & HAS_RIGHT_ORIGIN != 0 {
-                decoder.read_right_id()?;
-            }
-            if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
-                if decoder.read_parent_info()? {
-                    decoder.read_string()?;
-                } else {
-                    decoder.read_left_id()?;
-                }
-                if info & HAS_PARENT_SUB != 0 {
-                    decoder.read_string()?;
-                }
-            }
+            read_item_header(decoder, info)?;
             Ok(ItemContent::decode(decoder, info)?.len_utf16())
         }
     }
+}
+
+/// Reads an item's origins and, when it has neither, its parent; returns its right
+/// origin. The decoder is left at the item's content.
+fn read_item_header(
+    decoder: &mut DecoderV1,
+    info: u8,
+) -> Result<Option<ID>, yrs::encoding::read::Error> {
+    if info & HAS_ORIGIN != 0 {
+        decoder.read_left_id()?;
+    }
+    let right_origin = if info & HAS_RIGHT_ORIGIN != 0 {
+        Some(decoder.read_right_id()?)
+    } else {
+        None
+    };
+    if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+        if decoder.read_parent_info()? {
+            decoder.read_string()?;
+        } else {
+            decoder.read_left_id()?;
+        }
+        if info & HAS_PARENT_SUB != 0 {
+            decoder.read_string()?;
+        }
+    }
+    Ok(right_origin)
 }
 
 /// Groups runs into updates of about `target` bytes, in order of progress; the delete

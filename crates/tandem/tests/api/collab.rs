@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::files::{create_file, file};
-use crate::helpers::{json_body, spawn_app};
+use crate::helpers::{TestApp, json_body, spawn_app};
 use crate::tenancy_helpers::{Cast, Scene};
 use crate::yclient::YClient;
 
@@ -83,16 +83,8 @@ async fn a_viewer_syncs_but_its_edits_reach_nobody() {
 #[tokio::test]
 async fn awareness_reaches_the_others_and_leaves_with_its_client() {
     let app = spawn_app().await;
-    let cast = Cast::new(&app).await;
-    let scene = Scene::new(&app, &cast).await;
-    let created = create_file(
-        &app,
-        &scene,
-        &cast.editor.access_token,
-        json!({"path": "a.txt"}),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap();
+    let (cast, _, id) = editors_file(&app).await;
+    let id = id.as_str();
     let mut ada = YClient::synced(&app.address, id, &cast.editor.access_token).await;
     let mut watcher = YClient::synced(&app.address, id, &cast.viewer.access_token).await;
 
@@ -124,16 +116,8 @@ async fn awareness_reaches_the_others_and_leaves_with_its_client() {
 #[tokio::test]
 async fn bad_credentials_strangers_and_garbage_are_closed_with_44xx() {
     let app = spawn_app().await;
-    let cast = Cast::new(&app).await;
-    let scene = Scene::new(&app, &cast).await;
-    let created = create_file(
-        &app,
-        &scene,
-        &cast.editor.access_token,
-        json!({"path": "a.txt"}),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap();
+    let (cast, _, id) = editors_file(&app).await;
+    let id = id.as_str();
 
     let mut forged = YClient::connect(&app.address, id, "not-a-token").await;
     assert_eq!(forged.close_code().await, 4401);
@@ -151,16 +135,8 @@ async fn bad_credentials_strangers_and_garbage_are_closed_with_44xx() {
 #[tokio::test]
 async fn a_member_removed_while_editing_is_disconnected() {
     let app = spawn_app().await;
-    let cast = Cast::new(&app).await;
-    let scene = Scene::new(&app, &cast).await;
-    let created = create_file(
-        &app,
-        &scene,
-        &cast.editor.access_token,
-        json!({"path": "a.txt"}),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap();
+    let (cast, scene, id) = editors_file(&app).await;
+    let id = id.as_str();
     let mut editor = YClient::synced(&app.address, id, &cast.editor.access_token).await;
     let members = format!(
         "/api/v1/projects/{}/members/{}",
@@ -254,7 +230,7 @@ async fn a_restored_version_reaches_live_editors_as_an_edit() {
 
 /// Waits until the server has stored `text` for the file (a client's update is stored
 /// asynchronously to its send).
-async fn stored_text(app: &crate::helpers::TestApp, id: &str, token: &str, text: &str) {
+async fn stored_text(app: &TestApp, id: &str, token: &str, text: &str) {
     for _ in 0..100 {
         if file(app, id, token).await["content"] == text {
             return;
@@ -271,16 +247,8 @@ fn uuid_like() -> String {
 #[tokio::test]
 async fn deleting_a_file_disconnects_its_editors() {
     let app = spawn_app().await;
-    let cast = Cast::new(&app).await;
-    let scene = Scene::new(&app, &cast).await;
-    let created = create_file(
-        &app,
-        &scene,
-        &cast.editor.access_token,
-        json!({"path": "a.txt"}),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap();
+    let (cast, _, id) = editors_file(&app).await;
+    let id = id.as_str();
     let mut editor = YClient::synced(&app.address, id, &cast.editor.access_token).await;
     let deleted = app
         .send(
@@ -297,16 +265,8 @@ async fn deleting_a_file_disconnects_its_editors() {
 #[tokio::test]
 async fn shutting_down_closes_editors_with_going_away() {
     let app = spawn_app().await;
-    let cast = Cast::new(&app).await;
-    let scene = Scene::new(&app, &cast).await;
-    let created = create_file(
-        &app,
-        &scene,
-        &cast.editor.access_token,
-        json!({"path": "a.txt"}),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap();
+    let (cast, _, id) = editors_file(&app).await;
+    let id = id.as_str();
     let mut editor = YClient::synced(&app.address, id, &cast.editor.access_token).await;
     let stopping = tokio::spawn(app.stop());
     assert_eq!(editor.close_code().await, 1001);
@@ -346,4 +306,19 @@ async fn a_client_sending_too_fast_is_throttled_not_disconnected() {
     typist.insert(0, "y").await;
     reader.until_text(&format!("y{all}")).await;
     stored_text(&app, id, &cast.owner.access_token, &format!("y{all}")).await;
+}
+
+/// The cast and scene, and a file `a.txt` an editor created in the scene's workspace.
+async fn editors_file(app: &TestApp) -> (Cast, Scene, String) {
+    let cast = Cast::new(app).await;
+    let scene = Scene::new(app, &cast).await;
+    let created = create_file(
+        app,
+        &scene,
+        &cast.editor.access_token,
+        json!({"path": "a.txt"}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    (cast, scene, id)
 }
