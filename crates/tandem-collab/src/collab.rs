@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use tandem_domain::{Clock, FileId};
 use tandem_realtime::{Bus, Envelope};
 use tandem_store::{Store, StoreError};
+use tokio_util::sync::CancellationToken;
 use yrs::Doc;
 use yrs::updates::decoder::Decode;
 
@@ -104,12 +105,15 @@ pub struct Collab {
     /// One load at a time per file, so two sockets opening it load it once.
     loads: tokio::sync::Mutex<HashMap<FileId, Arc<tokio::sync::Mutex<()>>>>,
     next_peer: AtomicU64,
-    /// When each file last got an automatic version (from this node).
+    /// Loaded files with edits not yet in an automatic version, each with when the first
+    /// of them was noticed (`versions.rs`).
     pub(crate) auto_versions: Mutex<HashMap<FileId, DateTime<Utc>>>,
     /// Files changed since the last maintenance pass.
     pub(crate) edited: Arc<Mutex<HashSet<FileId>>>,
     /// Stores peers' updates in batches.
     committer: Committer,
+    /// The node's stop: sockets close, and [`Collab::run`] unloads every document.
+    pub(crate) stop: CancellationToken,
 }
 
 impl Collab {
@@ -119,6 +123,7 @@ impl Collab {
         node: Arc<str>,
         clock: Arc<dyn Clock>,
         config: CollabConfig,
+        stop: CancellationToken,
     ) -> Self {
         let edited = Arc::new(Mutex::default());
         let relay = Relay {
@@ -138,6 +143,7 @@ impl Collab {
             next_peer: AtomicU64::new(1),
             auto_versions: Mutex::default(),
             edited,
+            stop,
         }
     }
 
@@ -164,7 +170,7 @@ impl Collab {
             return Ok(document);
         }
         let stored = self.store.load_document(file).await?;
-        let (document, skipped) = Document::load(file, &stored);
+        let (document, skipped) = Document::load(file, &stored, &self.stop);
         if skipped > 0 {
             tracing::warn!(%file, skipped, "stored updates that did not apply were skipped");
         }
@@ -185,33 +191,39 @@ impl Collab {
     /// Checks a peer's update and queues it to be stored, then applied here and relayed
     /// to every other peer on every node; the returned future says when that is done.
     /// Sockets go on reading while their updates are stored, so a fast typist's
-    /// keystrokes are merged and stored together.
+    /// keystrokes are merged and stored together. `None` for an update that holds
+    /// nothing: every client with nothing to add answers the server's sync step 1 with
+    /// one, and storing it would cost a row, a relay and a bus message per join.
     pub async fn submit(
         &self,
         document: &Arc<Document>,
         peer: PeerId,
         update: Vec<u8>,
-    ) -> Result<Submitted, CollabError> {
+    ) -> Result<Option<Submitted>, CollabError> {
         if update.len() > self.config.max_update_bytes {
             return Err(CollabError::TooLarge);
         }
         let Ok(decoded) = yrs::Update::decode_v1(&update) else {
             return Err(CollabError::BadUpdate);
         };
+        if decoded.is_empty() {
+            return Ok(None);
+        }
         // Counted from now, so a socket's updates waiting to be stored count too.
         if !document.admit(update.len() as u64, self.config.max_document_bytes) {
             return Err(CollabError::TooLarge);
         }
-        Ok(self
-            .committer
-            .submit(
-                document.file_id,
-                Some(document.clone()),
-                peer,
-                update,
-                Some(decoded),
-            )
-            .await)
+        Ok(Some(
+            self.committer
+                .submit(
+                    document.file_id,
+                    Some(document.clone()),
+                    peer,
+                    update,
+                    Some(decoded),
+                )
+                .await,
+        ))
     }
 
     /// Stores an update the server made (REST writes, restores) and sends it to every peer
@@ -265,6 +277,10 @@ impl Collab {
         if let Some(document) = removed {
             document.mark_deleted();
         }
+        self.auto_versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&file);
     }
 
     /// The document of `file` as stored, with every update any node has acknowledged.

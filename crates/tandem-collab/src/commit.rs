@@ -286,6 +286,7 @@ impl Relay {
     ) {
         let mut publishing = Vec::new();
         let mut published = Vec::new();
+        let mut edited = Vec::new();
         for (group, stored) in groups.iter_mut().zip(stored) {
             let Ok(Some(seq)) = stored else { continue };
             let document = group
@@ -295,6 +296,8 @@ impl Relay {
             if let Some(document) = document {
                 let from = (group.peer != SERVER).then_some(group.peer);
                 document.apply_update(from, *seq, &group.update, group.decoded.take());
+                // Automatic versions follow the editing of loaded documents only.
+                edited.push(group.file);
             }
             published.push(group.file);
             publishing.push(self.bus.publish(Envelope {
@@ -307,7 +310,7 @@ impl Relay {
         self.edited
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .extend(published.iter().copied());
+            .extend(edited);
         // Concurrently, so a bus across the network costs one round trip per batch.
         let results = futures::future::join_all(publishing).await;
         for (result, file) in results.iter().zip(published) {

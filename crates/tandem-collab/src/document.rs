@@ -2,6 +2,7 @@
 //! on it here, and which of its stored updates it holds.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -46,8 +47,10 @@ pub type PeerId = u64;
 pub struct Document {
     pub file_id: FileId,
     inner: Mutex<Inner>,
-    /// Cancelled when the file is deleted: every peer's socket closes (4404).
-    deleted: CancellationToken,
+    /// Cancelled when the file is deleted or the node stops: every peer's socket closes
+    /// (4404 or 1001). One token for both, so a socket waits on one thing.
+    closing: CancellationToken,
+    deleted: AtomicBool,
 }
 
 struct Inner {
@@ -91,7 +94,12 @@ impl std::fmt::Debug for Inner {
 
 impl Document {
     /// The document as stored; returns it with how many stored updates did not apply.
-    pub fn load(file_id: FileId, stored: &StoredDocument) -> (Self, usize) {
+    /// Its sockets close when `stop` (the node's) is cancelled.
+    pub fn load(
+        file_id: FileId,
+        stored: &StoredDocument,
+        stop: &CancellationToken,
+    ) -> (Self, usize) {
         let updates = stored
             .snapshot
             .iter()
@@ -114,24 +122,26 @@ impl Document {
                 idle_since: Some(Instant::now()),
                 full_state: None,
             }),
-            deleted: CancellationToken::new(),
+            closing: stop.child_token(),
+            deleted: AtomicBool::new(false),
         };
         (document, skipped)
     }
 
     /// Whether the file was deleted.
     pub fn is_deleted(&self) -> bool {
-        self.deleted.is_cancelled()
+        self.deleted.load(Ordering::Acquire)
     }
 
-    /// A token for one socket on this document: cancelled when the file is deleted, and
-    /// by the socket's own reasons to close (its outbox overflowing).
+    /// A token for one socket on this document: cancelled when the file is deleted or the
+    /// node stops, and by the socket's own reasons to close (its outbox overflowing).
     pub fn closing(&self) -> CancellationToken {
-        self.deleted.child_token()
+        self.closing.child_token()
     }
 
     pub(crate) fn mark_deleted(&self) {
-        self.deleted.cancel();
+        self.deleted.store(true, Ordering::Release);
+        self.closing.cancel();
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -13,6 +13,7 @@ mod maintenance;
 pub mod message;
 mod seqs;
 pub mod text;
+mod versions;
 
 pub use collab::{Collab, CollabConfig, CollabError, topic};
 pub use commit::Submitted;

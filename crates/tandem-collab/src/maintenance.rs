@@ -1,29 +1,29 @@
 //! Keeping documents healthy in the background: updates and awareness from other nodes,
-//! repairs after a missed update, compaction, automatic versions, keepalives for idle
-//! clients, and unloading documents nobody on this node is editing.
+//! repairs after a missed update, compaction, automatic versions (`versions.rs` says
+//! when), keepalives for idle clients, and unloading documents nobody on this node is
+//! editing.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use tandem_domain::{AuditContext, FileId, FileVersion, UserId, VersionId, VersionKind};
+use tandem_domain::FileId;
 use tandem_realtime::Envelope;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use yrs::sync::Message;
 
-use crate::collab::{Collab, CollabError};
+use crate::collab::Collab;
 use crate::document::Document;
-use crate::{message, text};
+use crate::message;
 
 /// How often documents are checked for gaps, compaction, versions and unloading.
 const TICK: Duration = Duration::from_millis(250);
 
 impl Collab {
-    /// Runs until `stop`: routes other nodes' updates to loaded documents and maintains
-    /// them. On stop, compacts and unloads every document.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+    /// Runs until the node's stop: routes other nodes' updates to loaded documents and
+    /// maintains them. On stop, compacts and unloads every document.
+    pub async fn run(self: Arc<Self>) {
+        let stop = self.stop.clone();
         let routing = self.clone().route_bus(stop.clone());
         let maintaining = async {
             let mut tick = tokio::time::interval(TICK);
@@ -40,6 +40,7 @@ impl Collab {
                     }
                 }
             }
+            self.note_edits(self.clock.now());
             for document in self.all() {
                 self.unload(&document, true).await;
             }
@@ -111,8 +112,7 @@ impl Collab {
 
     async fn maintain(&self) {
         let now = self.clock.now();
-        let edited: HashSet<FileId> =
-            std::mem::take(&mut *self.edited.lock().unwrap_or_else(|e| e.into_inner()));
+        self.note_edits(now);
         for document in self.all() {
             if document.has_gap() {
                 self.catch_up(&document).await;
@@ -120,13 +120,8 @@ impl Collab {
             if document.updates_since_compaction() >= self.config.compact_every {
                 self.compact(&document).await;
             }
-            if edited.contains(&document.file_id) && self.auto_version_due(document.file_id, now) {
-                let version = self
-                    .create_version(document.file_id, VersionKind::Auto, None, None, None)
-                    .await;
-                if let Err(error) = version {
-                    tracing::warn!(file = %document.file_id, error = ?error, "an automatic version failed");
-                }
+            if self.auto_version_due(document.file_id, now) {
+                self.take_auto_version(document.file_id).await;
             }
             let idle = document
                 .idle_since()
@@ -135,18 +130,6 @@ impl Collab {
                 self.unload(&document, false).await;
             }
         }
-    }
-
-    /// Whether `file` is due an automatic version, marking it taken if so.
-    fn auto_version_due(&self, file: FileId, now: DateTime<Utc>) -> bool {
-        let mut taken = self.auto_versions.lock().unwrap_or_else(|e| e.into_inner());
-        let every = chrono::Duration::from_std(self.config.auto_version_every)
-            .unwrap_or(chrono::Duration::MAX);
-        let due = taken.get(&file).is_none_or(|last| now - *last >= every);
-        if due {
-            taken.insert(file, now);
-        }
-        due
     }
 
     async fn catch_up(&self, document: &Document) {
@@ -181,61 +164,22 @@ impl Collab {
     }
 
     /// Compacts and drops a document nobody here is editing (or everything, at shutdown).
-    /// It is dropped even if compaction fails: storage already holds every update.
+    /// It is dropped even if compaction fails: storage already holds every update. Its
+    /// editing session has ended, so edits not in a version yet get one.
     async fn unload(&self, document: &Arc<Document>, shutting_down: bool) {
         if document.updates_since_compaction() > 0 {
             self.compact(document).await;
         }
-        let mut documents = self.documents.lock().unwrap_or_else(|e| e.into_inner());
-        let still_idle = document.peer_count() == 0 || shutting_down;
-        if still_idle
-            && documents
+        let unloaded = {
+            let mut documents = self.documents.lock().unwrap_or_else(|e| e.into_inner());
+            let still_idle = document.peer_count() == 0 || shutting_down;
+            let held = documents
                 .get(&document.file_id)
-                .is_some_and(|held| Arc::ptr_eq(held, document))
-        {
-            documents.remove(&document.file_id);
+                .is_some_and(|held| Arc::ptr_eq(held, document));
+            still_idle && held && documents.remove(&document.file_id).is_some()
+        };
+        if unloaded && self.has_unversioned_edits(document.file_id) {
+            self.take_auto_version(document.file_id).await;
         }
-    }
-
-    /// Saves the document of `file` as it is stored now as a version.
-    pub async fn create_version(
-        &self,
-        file: FileId,
-        kind: VersionKind,
-        name: Option<String>,
-        created_by: Option<UserId>,
-        audit: Option<&AuditContext>,
-    ) -> Result<FileVersion, CollabError> {
-        let state = text::state_of(&self.stored_doc(file).await?);
-        let now = self.clock.now();
-        let version = FileVersion {
-            id: VersionId::new(now),
-            file_id: file,
-            kind,
-            name,
-            created_by,
-            created_at: now,
-        };
-        self.store.create_version(&version, &state, audit).await?;
-        Ok(version)
-    }
-
-    /// The text of a saved version; `None` if there is no such version.
-    pub async fn version_text(&self, version: VersionId) -> Result<Option<String>, CollabError> {
-        let Some(state) = self.store.version_state(version).await? else {
-            return Ok(None);
-        };
-        let (doc, _) = text::rebuild([state.as_slice()]);
-        Ok(Some(text::text_of(&doc)))
-    }
-
-    /// Brings `file` back to the text of `version`, as a new transaction on top of the
-    /// current document, so live editors converge to it.
-    pub async fn restore(&self, file: FileId, version: VersionId) -> Result<bool, CollabError> {
-        let text = self
-            .version_text(version)
-            .await?
-            .ok_or(CollabError::NotFound)?;
-        self.replace_text(file, &text).await
     }
 }

@@ -4,80 +4,83 @@
 //! tokio's `mpsc` allocates a block of 32 slots when a channel is made, so each idle
 //! connection's outbox, control and close channels cost kilobytes before the first
 //! message. Here an idle queue is one small `Arc`, and a queue that held a burst gives its
-//! memory back once drained.
+//! memory back once drained. Waiting for an item is a future of one pointer: the waker
+//! waits in the queue itself (there is one receiver), not in the future, which every open
+//! socket's task holds for as long as it waits (a `Notify` wait is 64 bytes more).
 
 use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
 use std::sync::{Arc, Mutex, MutexGuard};
-
-use tokio::sync::Notify;
-
-struct Shared<T> {
-    state: Mutex<State<T>>,
-    ready: Notify,
-}
+use std::task::{Context, Poll, Waker};
 
 struct State<T> {
     items: VecDeque<T>,
     senders: usize,
     receiver_alive: bool,
+    /// The receiver's task, while it waits for an item.
+    waiting: Option<Waker>,
 }
 
-impl<T> Shared<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
+fn lock<T>(shared: &Mutex<State<T>>) -> MutexGuard<'_, State<T>> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The sending half; clone it for more producers.
-pub struct Sender<T>(Arc<Shared<T>>);
+pub struct Sender<T>(Arc<Mutex<State<T>>>);
 
 /// The receiving half.
-pub struct Receiver<T>(Arc<Shared<T>>);
+pub struct Receiver<T>(Arc<Mutex<State<T>>>);
 
 /// A new, empty queue.
 pub fn mailbox<T>() -> (Sender<T>, Receiver<T>) {
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            items: VecDeque::new(),
-            senders: 1,
-            receiver_alive: true,
-        }),
-        ready: Notify::new(),
-    });
+    let shared = Arc::new(Mutex::new(State {
+        items: VecDeque::new(),
+        senders: 1,
+        receiver_alive: true,
+        waiting: None,
+    }));
     (Sender(shared.clone()), Receiver(shared))
 }
 
 impl<T> Sender<T> {
     /// Queues `item`; gives it back if the receiver is gone.
     pub fn send(&self, item: T) -> Result<(), T> {
-        {
-            let mut state = self.0.lock();
+        let waiting = {
+            let mut state = lock(&self.0);
             if !state.receiver_alive {
                 return Err(item);
             }
             state.items.push_back(item);
+            state.waiting.take()
+        };
+        // Woken outside the lock, so the receiver does not wake into a held lock.
+        if let Some(waker) = waiting {
+            waker.wake();
         }
-        self.0.ready.notify_one();
         Ok(())
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.0.lock().senders += 1;
+        lock(&self.0).senders += 1;
         Self(self.0.clone())
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let last = {
-            let mut state = self.0.lock();
+        let waiting = {
+            let mut state = lock(&self.0);
             state.senders -= 1;
-            state.senders == 0
+            if state.senders == 0 {
+                state.waiting.take()
+            } else {
+                None
+            }
         };
-        if last {
-            self.0.ready.notify_one();
+        if let Some(waker) = waiting {
+            waker.wake();
         }
     }
 }
@@ -85,34 +88,39 @@ impl<T> Drop for Sender<T> {
 impl<T> Receiver<T> {
     /// The next item; `None` once the queue is empty and every sender is gone.
     /// Cancel-safe: an item is only taken when this returns it.
-    pub async fn recv(&mut self) -> Option<T> {
-        loop {
-            {
-                let mut state = self.0.lock();
-                if let Some(item) = pop(&mut state) {
-                    return Some(item);
-                }
-                if state.senders == 0 {
-                    return None;
-                }
-            }
-            // A send between the check above and this wait leaves a permit, so it is
-            // never missed.
-            self.0.ready.notified().await;
+    pub fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
+        poll_fn(|cx| self.poll_recv(cx))
+    }
+
+    /// Polls for the next item, as [`Self::recv`].
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut state = lock(&self.0);
+        if let Some(item) = pop(&mut state) {
+            return Poll::Ready(Some(item));
         }
+        if state.senders == 0 {
+            return Poll::Ready(None);
+        }
+        // Checked and registered under one lock: a send cannot slip between them.
+        match &mut state.waiting {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            waiting => *waiting = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// An item that is already queued, without waiting.
     pub fn try_recv(&mut self) -> Option<T> {
-        pop(&mut self.0.lock())
+        pop(&mut lock(&self.0))
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
+        let mut state = lock(&self.0);
         state.receiver_alive = false;
         state.items = VecDeque::new();
+        state.waiting = None;
     }
 }
 
@@ -181,10 +189,10 @@ mod tests {
             tx.send(i).unwrap();
         }
         while rx.try_recv().is_some() {}
-        assert_eq!(rx.0.lock().items.capacity(), 0);
+        assert_eq!(lock(&rx.0).items.capacity(), 0);
         tx.send(1).unwrap();
         assert_eq!(rx.recv().await, Some(1));
-        assert_eq!(rx.0.lock().items.capacity(), 0, "a single item too");
+        assert_eq!(lock(&rx.0).items.capacity(), 0, "a single item too");
     }
 
     #[tokio::test]

@@ -1,8 +1,10 @@
 //! A connection's outbound queue, bounded by the bytes it holds rather than by count, so
 //! one slow client can neither grow the server's memory nor slow anyone else down.
 
+use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
@@ -77,10 +79,16 @@ impl Outbox {
 
 impl OutboxReceiver {
     /// The next frame to write; `None` once every sender is gone.
-    pub async fn recv(&mut self) -> Option<Bytes> {
-        let frame = self.rx.recv().await?;
-        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
-        Some(frame)
+    /// A function returning its future, not an `async fn`: the future is the one pointer
+    /// the socket's task holds while it waits.
+    pub fn recv(&mut self) -> impl Future<Output = Option<Bytes>> + '_ {
+        poll_fn(|cx| {
+            let frame = std::task::ready!(self.rx.poll_recv(cx));
+            if let Some(frame) = &frame {
+                self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+            }
+            Poll::Ready(frame)
+        })
     }
 
     /// A frame that is already queued, without waiting; lets the writer batch.

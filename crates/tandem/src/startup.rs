@@ -149,8 +149,9 @@ impl Application {
                 updates_per_second: settings.collab_updates_per_second,
                 ..CollabConfig::default()
             },
+            realtime.stop.clone(),
         ));
-        tokio::spawn(collab.clone().run(realtime.stop.clone()));
+        tokio::spawn(collab.clone().run());
         let sandbox = Arc::new(
             Sandbox::new(sandbox_config(settings))
                 .await

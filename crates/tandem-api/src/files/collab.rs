@@ -115,7 +115,7 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     let collab = state.collab.clone();
     let peer = collab.next_peer();
     let limit = usize::try_from(collab.config.max_document_bytes).unwrap_or(usize::MAX);
-    // Cancelled when the file is deleted or the outbox overflows.
+    // Cancelled when the file is deleted, the server stops or the outbox overflows.
     let closing = document.closing();
     let (outbox, mut receiver) =
         outbox_cancelling(limit.saturating_add(OUTBOX_SLACK), closing.clone());
@@ -132,10 +132,11 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     let mut in_flight = InFlight::default();
     // Made once, not on every wake-up: each relayed frame wakes this task.
     let mut closed = pin!(closing.cancelled());
-    let mut stopping = pin!(state.realtime.stop.cancelled());
     let mut idle = pin!(tokio::time::sleep(IDLE_LIMIT));
     let why_closed = || {
-        Some(if document.is_deleted() {
+        Some(if state.realtime.stop.is_cancelled() {
+            CloseCode::GoingAway
+        } else if document.is_deleted() {
             CloseCode::NotFound
         } else {
             CloseCode::SlowConsumer
@@ -147,7 +148,6 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     let reason = loop {
         let message = tokio::select! {
             () = &mut closed => break why_closed(),
-            () = &mut stopping => break Some(CloseCode::GoingAway),
             () = &mut idle => break None,
             Some(stored) = in_flight.next(), if !in_flight.is_empty() => match stored {
                 Ok(()) => continue,
@@ -169,7 +169,6 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
                         send_batch(&mut socket, frame, &mut receiver),
                     ) => sent,
                     () = &mut closed => break why_closed(),
-                    () = &mut stopping => break Some(CloseCode::GoingAway),
                 };
                 match sent {
                     Ok(Ok(())) => continue,
@@ -334,7 +333,9 @@ async fn handle(
                 .submit(document, peer, update)
                 .await
                 .map_err(|error| error.close_code())?;
-            in_flight.push(stored);
+            if let Some(stored) = stored {
+                in_flight.push(stored);
+            }
         }
         YMessage::Awareness(update) => {
             updates.until_ready().await;

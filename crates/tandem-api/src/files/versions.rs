@@ -14,7 +14,8 @@ use crate::extract::{ApiJson, Page, Pagination};
 use crate::state::AppState;
 
 /// The file's versions, newest first: named ones and those taken automatically while it
-/// was edited (at most one per 10 minutes of editing).
+/// was edited (once its oldest unsaved edit is 10 minutes old, and when an editing session
+/// ends).
 #[utoipa::path(get, path = "/api/v1/files/{file_id}/versions", tag = "files",
     security(("bearer" = [])),
     params(("file_id" = Uuid, Path), Pagination),
