@@ -69,32 +69,30 @@ pub async fn collab(
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            run(
-                state,
-                Box::new(Upgraded {
-                    socket,
-                    file_id,
-                    token,
-                }),
-            )
+        // Boxed: the task holds its callback's captures for as long as the socket is
+        // open (the upgrade keeps them beside the running socket).
+        .on_upgrade({
+            let asked = Box::new(Asked { file_id, token });
+            move |socket| run(state, Box::new(Upgraded { socket, asked }))
         })
+}
+
+/// The file and token the client asked with, until the socket is opened.
+struct Asked {
+    file_id: String,
+    token: Option<String>,
 }
 
 /// What a socket's task starts with. Boxed: a task keeps what it was started with for as
 /// long as it runs, and the WebSocket alone is 368 bytes that are moved out at once.
 struct Upgraded {
     socket: WebSocket,
-    file_id: String,
-    token: Option<String>,
+    asked: Box<Asked>,
 }
 
 async fn run(state: AppState, upgraded: Box<Upgraded>) {
-    let Upgraded {
-        mut socket,
-        file_id,
-        token,
-    } = *upgraded;
+    let Upgraded { mut socket, asked } = *upgraded;
+    let Asked { file_id, token } = *asked;
     // Boxed, and keeping only what the socket needs afterwards: its database reads and
     // records would otherwise size this socket's task for as long as it stays open.
     let opened = match Box::pin(open(&state, file_id, token)).await {
