@@ -7,10 +7,34 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::{ContextV7, Uuid};
 
-/// Keeps ids made in the same millisecond (or at one frozen test instant) in the order
-/// they were made: lists paginate by id, so "sorted by id" must mean "oldest first".
-/// A std mutex: the critical section is a counter bump, never held across an await.
-static ID_CONTEXT: Mutex<ContextV7> = Mutex::new(ContextV7::new());
+/// Keeps ids in the order they were made, even when their stamps are not: lists paginate
+/// by id, so "sorted by id" must mean "oldest first". Stamps may arrive out of order
+/// (several injected clocks in one process, or a system clock stepped back), and
+/// `ContextV7` alone does not survive that: handed an earlier second it keeps the later
+/// second but takes the larger sub-second part, and the next stamp then sorts before
+/// the id it just made. So the context only ever sees the latest stamp so far.
+/// A std mutex: the critical section is a comparison and a counter bump, never held
+/// across an await.
+static ID_CLOCK: Mutex<IdClock> = Mutex::new(IdClock {
+    context: ContextV7::new(),
+    latest: (0, 0),
+});
+
+/// The v7 context and the latest (seconds, nanoseconds) it has been given.
+struct IdClock {
+    context: ContextV7,
+    latest: (u64, u32),
+}
+
+/// A new UUIDv7 stamped with `at`, or with the latest stamp so far if that is later.
+fn stamp(at: DateTime<Utc>) -> Uuid {
+    let incoming = (at.timestamp().max(0) as u64, at.timestamp_subsec_nanos());
+    // A poisoned lock only means another thread panicked mid-bump; the state is whole.
+    let mut clock = ID_CLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    clock.latest = clock.latest.max(incoming);
+    let (seconds, nanos) = clock.latest;
+    Uuid::new_v7(uuid::Timestamp::from_unix(&clock.context, seconds, nanos))
+}
 
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
@@ -22,12 +46,7 @@ macro_rules! id_type {
         impl $name {
             /// A new id stamped with `at` (taken from the injected clock).
             pub fn new(at: DateTime<Utc>) -> Self {
-                let ts = uuid::Timestamp::from_unix(
-                    &ID_CONTEXT,
-                    at.timestamp() as u64,
-                    at.timestamp_subsec_nanos(),
-                );
-                Self(Uuid::new_v7(ts))
+                Self(stamp(at))
             }
         }
 
@@ -106,6 +125,21 @@ mod tests {
         let b = UserId::new(t + Duration::milliseconds(1));
         assert!(a < b);
         assert_eq!(a.0.get_version_num(), 7);
+    }
+
+    #[test]
+    fn ids_keep_their_order_when_stamps_step_back_across_a_second() {
+        // Two clocks a second apart, as two tests' frozen clocks in one process: the
+        // later clock just past a second, the earlier one late in its second.
+        let late = DateTime::from_timestamp(1_000, 500_100_000).unwrap();
+        let early = DateTime::from_timestamp(999, 900_000_000).unwrap();
+        let ids = [
+            JobId::new(late),
+            JobId::new(early),
+            JobId::new(late + Duration::microseconds(100)),
+            JobId::new(late + Duration::milliseconds(1)),
+        ];
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     }
 
     #[test]

@@ -176,6 +176,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_waiting_receiver_sees_the_end_when_the_last_sender_goes() {
+        let (tx, mut rx) = mailbox::<u8>();
+        let other = tx.clone();
+        let waiter = tokio::spawn(async move { rx.recv().await });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(tx);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(!waiter.is_finished(), "one sender is left");
+        drop(other);
+        let ended = tokio::time::timeout(Duration::from_secs(5), waiter).await;
+        assert_eq!(ended.expect("the waiter woke").unwrap(), None);
+    }
+
+    #[tokio::test]
     async fn sends_fail_once_the_receiver_is_gone() {
         let (tx, rx) = mailbox();
         drop(rx);
