@@ -189,6 +189,12 @@ mod tests {
         assert_eq!(ended.expect("the waiter woke").unwrap(), None);
     }
 
+    #[test]
+    fn a_wait_is_one_pointer() {
+        let (_tx, mut rx) = mailbox::<u64>();
+        assert_eq!(std::mem::size_of_val(&rx.recv()), std::mem::size_of::<usize>());
+    }
+
     #[tokio::test]
     async fn sends_fail_once_the_receiver_is_gone() {
         let (tx, rx) = mailbox();

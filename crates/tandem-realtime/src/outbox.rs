@@ -4,7 +4,7 @@
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
@@ -82,13 +82,17 @@ impl OutboxReceiver {
     /// A function returning its future, not an `async fn`: the future is the one pointer
     /// the socket's task holds while it waits.
     pub fn recv(&mut self) -> impl Future<Output = Option<Bytes>> + '_ {
-        poll_fn(|cx| {
-            let frame = std::task::ready!(self.rx.poll_recv(cx));
-            if let Some(frame) = &frame {
-                self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
-            }
-            Poll::Ready(frame)
-        })
+        // Through a method, so the closure captures `self` whole: capturing its fields
+        // one by one would make the future two pointers.
+        poll_fn(|cx| self.poll_recv(cx))
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let frame = std::task::ready!(self.rx.poll_recv(cx));
+        if let Some(frame) = &frame {
+            self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        }
+        Poll::Ready(frame)
     }
 
     /// A frame that is already queued, without waiting; lets the writer batch.
@@ -116,6 +120,13 @@ mod tests {
         outbox.push(Bytes::from_static(b"abc"));
         assert_eq!(receiver.try_recv(), Some(Bytes::from_static(b"abc")));
         assert_eq!(outbox.queued(), 0);
+    }
+
+    #[test]
+    fn a_wait_is_one_pointer() {
+        let (_outbox, mut receiver, _overflow) = outbox(10);
+        let wait = receiver.recv();
+        assert_eq!(std::mem::size_of_val(&wait), std::mem::size_of::<usize>());
     }
 
     #[tokio::test]
