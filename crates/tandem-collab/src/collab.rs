@@ -36,7 +36,9 @@ pub struct CollabConfig {
     pub compact_every: u64,
     /// The least time between two automatic versions of a file.
     pub auto_version_every: Duration,
-    /// How often idle peers get a no-op message (y-websocket drops a link silent 30 s).
+    /// How often peers sent nothing since the previous round get a no-op message, so an
+    /// idle peer hears something at most twice this apart (y-websocket drops a link silent
+    /// for 30 s).
     pub keepalive: Duration,
 }
 
@@ -49,7 +51,7 @@ impl Default for CollabConfig {
             unload_after: Duration::from_secs(5),
             compact_every: 500,
             auto_version_every: Duration::from_secs(600),
-            keepalive: Duration::from_secs(15),
+            keepalive: Duration::from_secs(10),
         }
     }
 }

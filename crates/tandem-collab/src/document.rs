@@ -298,9 +298,15 @@ impl Document {
         message::awareness(self.lock().awareness.all())
     }
 
-    /// Sends `frame` to every peer here.
-    pub fn broadcast(&self, frame: &Bytes) {
-        broadcast(&self.lock(), frame, None);
+    /// Sends the no-op `frame` to each peer here that was sent nothing since the last
+    /// call (see [`Outbox::keep_alive`]); how many got it.
+    pub fn keep_alive(&self, frame: &Bytes) -> usize {
+        let inner = self.lock();
+        inner
+            .peers
+            .iter()
+            .filter(|(_, peer)| peer.outbox.keep_alive(frame.clone()))
+            .count()
     }
 
     pub fn text(&self) -> String {

@@ -33,9 +33,12 @@ impl Collab {
                     () = stop.cancelled() => break,
                     _ = tick.tick() => self.maintain().await,
                     _ = keepalive.tick() => {
+                        // Only to peers that were sent nothing since the last round: one
+                        // that was has no silence to break, and a keepalive to every
+                        // socket of a busy document would land amid its updates.
                         let frame = message::keepalive();
                         for document in self.all() {
-                            document.broadcast(&frame);
+                            document.keep_alive(&frame);
                         }
                     }
                 }

@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn a_wait_is_one_pointer() {
         let (_tx, mut rx) = mailbox::<u64>();
-        assert_eq!(std::mem::size_of_val(&rx.recv()), std::mem::size_of::<usize>());
+        assert_eq!(size_of_val(&rx.recv()), size_of::<usize>());
     }
 
     #[tokio::test]

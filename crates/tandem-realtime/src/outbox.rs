@@ -3,7 +3,7 @@
 
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -16,16 +16,25 @@ use crate::mailbox::{self, mailbox};
 pub struct Outbox {
     // Unbounded in count, bounded in bytes by `queued` and `limit` below.
     tx: mailbox::Sender<Bytes>,
-    queued: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
     limit: usize,
     overflow: CancellationToken,
+}
+
+/// What both halves keep count of.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Bytes queued and not yet taken by the writer.
+    queued: AtomicUsize,
+    /// Whether a frame was pushed since [`Outbox::keep_alive`] last looked.
+    pushed: AtomicBool,
 }
 
 /// The receiving half, owned by the task that writes to the socket.
 #[derive(Debug)]
 pub struct OutboxReceiver {
     rx: mailbox::Receiver<Bytes>,
-    queued: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
 }
 
 /// A new queue that holds at most `limit` bytes. The token is cancelled when a push would
@@ -40,14 +49,14 @@ pub fn outbox(limit: usize) -> (Outbox, OutboxReceiver, CancellationToken) {
 /// watches for other reasons to close (one wait instead of two, in every open socket).
 pub fn outbox_cancelling(limit: usize, overflow: CancellationToken) -> (Outbox, OutboxReceiver) {
     let (tx, rx) = mailbox();
-    let queued = Arc::new(AtomicUsize::new(0));
+    let counts = Arc::new(Counts::default());
     let sender = Outbox {
         tx,
-        queued: queued.clone(),
+        counts: counts.clone(),
         limit,
         overflow,
     };
-    (sender, OutboxReceiver { rx, queued })
+    (sender, OutboxReceiver { rx, counts })
 }
 
 impl Outbox {
@@ -58,22 +67,40 @@ impl Outbox {
             return false;
         }
         let len = frame.len();
-        let before = self.queued.fetch_add(len, Ordering::AcqRel);
+        let queued = &self.counts.queued;
+        let before = queued.fetch_add(len, Ordering::AcqRel);
         if before + len > self.limit {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
+            queued.fetch_sub(len, Ordering::AcqRel);
             self.overflow.cancel();
             return false;
         }
         if self.tx.send(frame).is_err() {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
+            queued.fetch_sub(len, Ordering::AcqRel);
             return false;
         }
+        self.counts.pushed.store(true, Ordering::Relaxed);
         true
+    }
+
+    /// Pushes `frame` unless something else was pushed since the last call: for no-op
+    /// messages that keep an idle client's link alive, which a busy one does not need (and
+    /// which would only add to its traffic). The keepalive itself does not count, so an
+    /// idle client gets one every call; one that was sent something gets none until it
+    /// goes quiet, so it hears from the server at most two calls apart. True if pushed.
+    pub fn keep_alive(&self, frame: Bytes) -> bool {
+        if self.counts.pushed.swap(false, Ordering::Relaxed) {
+            return false;
+        }
+        let pushed = self.push(frame);
+        // A frame pushed by someone else between these two lines is taken for the
+        // keepalive: its client gets one extra keepalive next time, nothing worse.
+        self.counts.pushed.store(false, Ordering::Relaxed);
+        pushed
     }
 
     /// Bytes waiting to be written.
     pub fn queued(&self) -> usize {
-        self.queued.load(Ordering::Acquire)
+        self.counts.queued.load(Ordering::Acquire)
     }
 }
 
@@ -90,7 +117,7 @@ impl OutboxReceiver {
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let frame = std::task::ready!(self.rx.poll_recv(cx));
         if let Some(frame) = &frame {
-            self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+            self.counts.queued.fetch_sub(frame.len(), Ordering::AcqRel);
         }
         Poll::Ready(frame)
     }
@@ -98,7 +125,7 @@ impl OutboxReceiver {
     /// A frame that is already queued, without waiting; lets the writer batch.
     pub fn try_recv(&mut self) -> Option<Bytes> {
         let frame = self.rx.try_recv()?;
-        self.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+        self.counts.queued.fetch_sub(frame.len(), Ordering::AcqRel);
         Some(frame)
     }
 }
@@ -126,7 +153,32 @@ mod tests {
     fn a_wait_is_one_pointer() {
         let (_outbox, mut receiver, _overflow) = outbox(10);
         let wait = receiver.recv();
-        assert_eq!(std::mem::size_of_val(&wait), std::mem::size_of::<usize>());
+        assert_eq!(size_of_val(&wait), size_of::<usize>());
+    }
+
+    #[test]
+    fn keepalives_go_only_to_outboxes_that_were_sent_nothing_since_the_last() {
+        let (outbox, mut receiver, _overflow) = outbox(100);
+        let keepalive = Bytes::from_static(b"k");
+        assert!(
+            outbox.keep_alive(keepalive.clone()),
+            "a new outbox is quiet"
+        );
+        assert!(
+            outbox.keep_alive(keepalive.clone()),
+            "a keepalive does not count as traffic"
+        );
+        assert!(outbox.push(Bytes::from_static(b"update")));
+        assert!(
+            !outbox.keep_alive(keepalive.clone()),
+            "it was just sent something"
+        );
+        assert!(outbox.keep_alive(keepalive.clone()), "and was quiet since");
+        let frames: Vec<Bytes> = std::iter::from_fn(|| receiver.try_recv()).collect();
+        assert_eq!(
+            frames,
+            [&b"k"[..], b"k", b"update", b"k"].map(Bytes::from_static)
+        );
     }
 
     #[tokio::test]

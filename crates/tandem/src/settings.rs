@@ -79,6 +79,10 @@ pub struct Settings {
     pub collab_max_document_bytes: u64,
     /// Document updates one collaborative connection may send per second.
     pub collab_updates_per_second: u32,
+    /// How often collaborative clients that heard nothing since the last time get a no-op
+    /// message: y-websocket clients drop a connection silent for 30 s.
+    #[serde(with = "humantime_serde")]
+    pub collab_keepalive: Duration,
     /// Jobs this process runs at once (`serve` and `worker`); 0 runs none here.
     pub jobs_concurrency: usize,
     /// How long a claimed job is held without a lease renewal.
@@ -143,6 +147,7 @@ impl Default for Settings {
             collab_max_update_bytes: 4 * 1024 * 1024,
             collab_max_document_bytes: 64 * 1024 * 1024,
             collab_updates_per_second: 100,
+            collab_keepalive: Duration::from_secs(10),
             jobs_concurrency: 4,
             jobs_lease: Duration::from_secs(30),
             jobs_heartbeat: Duration::from_secs(10),
@@ -254,6 +259,13 @@ impl Settings {
         anyhow::ensure!(
             self.collab_updates_per_second > 0,
             "collab_updates_per_second must be at least 1"
+        );
+        // An idle client hears from the server at most twice this apart (`collab`'s
+        // maintenance skips clients that were sent something since the previous round).
+        anyhow::ensure!(
+            self.collab_keepalive >= Duration::from_millis(100)
+                && self.collab_keepalive <= Duration::from_secs(14),
+            "collab_keepalive must be between 100ms and 14s (y-websocket clients drop a connection silent for 30 s)"
         );
         anyhow::ensure!(
             self.jobs_heartbeat >= Duration::from_millis(10)

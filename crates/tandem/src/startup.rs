@@ -147,6 +147,7 @@ impl Application {
                 max_update_bytes: settings.collab_max_update_bytes,
                 max_document_bytes: settings.collab_max_document_bytes,
                 updates_per_second: settings.collab_updates_per_second,
+                keepalive: settings.collab_keepalive,
                 ..CollabConfig::default()
             },
             realtime.stop.clone(),

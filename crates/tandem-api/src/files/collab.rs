@@ -6,6 +6,7 @@
 use std::num::NonZeroU32;
 use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -161,12 +162,15 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
                 _ => break Some(CloseCode::Forbidden),
             },
             Some(frame) = receiver.recv() => {
-                let sent = tokio::select! {
-                    sent = tokio::time::timeout(
-                        IDLE_LIMIT,
-                        send_batch(&mut socket, frame, &mut receiver),
-                    ) => sent,
-                    () = &mut closed => break why_closed(),
+                let mut send = pin!(send_batch(&mut socket, frame, &mut receiver));
+                // Most writes finish at once; only one that waits gets a timer (arming
+                // and disarming one costs each delivery two trips to the timer wheel).
+                let sent = match futures::poll!(send.as_mut()) {
+                    Poll::Ready(sent) => Ok(sent),
+                    Poll::Pending => tokio::select! {
+                        sent = tokio::time::timeout(IDLE_LIMIT, send) => sent,
+                        () = &mut closed => break why_closed(),
+                    },
                 };
                 match sent {
                     Ok(Ok(())) => continue,

@@ -1,6 +1,7 @@
 //! The Yjs endpoint under a fast client: a burst from one typist is stored merged (fewer
 //! rows than updates) and still reaches the others whole; the size limits close with 4413,
-//! counting the updates still waiting to be stored.
+//! counting the updates still waiting to be stored; keepalives go to the clients that are
+//! sent nothing else.
 
 use std::time::Duration;
 
@@ -111,4 +112,36 @@ async fn updates_waiting_to_be_stored_count_toward_the_document_limit() {
         )
         .await;
     assert_eq!(put.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn keepalives_reach_quiet_clients_and_spare_busy_ones() {
+    let app = spawn_app_with(|s| s.collab_keepalive = Duration::from_millis(700)).await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let token = &cast.editor.access_token;
+    let busy = create_file(&app, &scene, token, json!({"path": "busy.txt"})).await;
+    let busy = busy["id"].as_str().unwrap();
+    let quiet = create_file(&app, &scene, token, json!({"path": "quiet.txt"})).await;
+    let quiet = quiet["id"].as_str().unwrap();
+    // The typist sends but is sent nothing (its own edits are not echoed); the watcher is
+    // sent each of them; the idle client's file has no traffic at all.
+    let mut typist = YClient::synced(&app.address, busy, token).await;
+    let mut watcher = YClient::synced(&app.address, busy, &cast.owner.access_token).await;
+    let mut idle = YClient::synced(&app.address, quiet, &cast.viewer.access_token).await;
+
+    let (mut typist_got, mut watcher_got, mut idle_got) = (0, 0, 0);
+    let mut typed = String::new();
+    // About 4.5 s, an edit every 150 ms: several keepalive rounds, each with edits in it.
+    for i in 0..30 {
+        typist.insert(i, "x").await;
+        typed.push('x');
+        typist_got += typist.pump_for(50).await.keepalives;
+        watcher_got += watcher.pump_for(50).await.keepalives;
+        idle_got += idle.pump_for(50).await.keepalives;
+    }
+    watcher.until_text(&typed).await;
+    assert!(idle_got >= 3, "an idle client got {idle_got} keepalives");
+    assert!(typist_got >= 3, "a client that only sends got {typist_got}");
+    assert_eq!(watcher_got, 0, "a client sent edits all along needs none");
 }

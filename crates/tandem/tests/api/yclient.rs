@@ -148,6 +148,9 @@ impl YClient {
                     .expect("it applies");
             }
             YMessage::Awareness(update) => {
+                if update.clients.is_empty() {
+                    pumped.keepalives += 1;
+                }
                 for (client, entry) in update.clients {
                     let state = (&*entry.json != "null").then(|| entry.json.to_string());
                     self.awareness.insert(client.get(), state);
@@ -171,6 +174,19 @@ impl YClient {
                 Err(_) => panic!("no close within 5 s"),
             }
         }
+    }
+
+    /// Reads and applies whatever arrives for `ms` milliseconds.
+    pub async fn pump_for(&mut self, ms: u64) -> Pumped {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+        let mut pumped = Pumped::default();
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+            if let Message::Binary(bytes) = frame {
+                self.apply(&bytes, &mut pumped).await;
+            }
+        }
+        pumped.with(self);
+        pumped
     }
 
     /// Asserts the text stays `text` while frames arrive for `ms` milliseconds.
@@ -197,6 +213,8 @@ fn message_kind(frame: &[u8]) -> Option<u8> {
 pub struct Pumped {
     pub saw_step2: bool,
     pub awareness_frames: usize,
+    /// Awareness frames that change nothing: the server's keepalives.
+    pub keepalives: usize,
     pub text: String,
     pub awareness: std::collections::HashMap<u64, Option<String>>,
 }
