@@ -17,10 +17,7 @@ use crate::stats;
 
 /// The size of a small Yjs update frame (a keystroke with its WebSocket header).
 const FRAME: [u8; 32] = [0x82; 32];
-/// Between rounds, as `yjs-fanout` leaves between updates.
-const PAUSE: Duration = Duration::from_millis(20);
-
-pub fn run(observers: usize, rounds: usize) -> anyhow::Result<Value> {
+pub fn run(observers: usize, rounds: usize, pause: Duration) -> anyhow::Result<Value> {
     anyhow::ensure!(observers > 0 && rounds > 0, "needs observers and rounds");
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
@@ -37,7 +34,7 @@ pub fn run(observers: usize, rounds: usize) -> anyhow::Result<Value> {
     // Each round leaves 32 bytes in every receiver; a socket's buffer holds thousands.
     let mut results = Vec::new();
     for threads in [1, 2] {
-        let mut times = rounds_with(&mut senders, threads, rounds)?;
+        let mut times = rounds_with(&mut senders, threads, rounds, pause)?;
         results.push(json!({"threads": threads, "round_ms": stats::latency_ms(&mut times)}));
     }
     drop(receivers);
@@ -45,6 +42,7 @@ pub fn run(observers: usize, rounds: usize) -> anyhow::Result<Value> {
         "scenario": "loopback-floor",
         "observers": observers,
         "rounds": rounds,
+        "pause_ms": pause.as_millis(),
         "frame_bytes": FRAME.len(),
         "results": results,
     }))
@@ -55,6 +53,7 @@ fn rounds_with(
     senders: &mut [TcpStream],
     threads: usize,
     rounds: usize,
+    pause: Duration,
 ) -> anyhow::Result<Vec<Duration>> {
     let share = senders.len().div_ceil(threads);
     let mut times = Vec::with_capacity(rounds);
@@ -72,7 +71,7 @@ fn rounds_with(
                 .try_for_each(|writer| writer.join().expect("a writer thread panicked"))
         })?;
         times.push(started.elapsed());
-        std::thread::sleep(PAUSE);
+        std::thread::sleep(pause);
     }
     Ok(times)
 }

@@ -131,6 +131,14 @@ struct Args {
     /// kernel together are merged there and carry the newest one's time.
     #[arg(long)]
     read_after: Option<usize>,
+    /// `loopback-floor`: the time between rounds (default 20). `yjs-fanout --read-after`:
+    /// the time the server gets to deliver a round before the observers read (default 200).
+    /// A receiver that was sent nothing for longer than its connection's retransmission
+    /// timeout (200 ms at least) acknowledges the next segment at once instead of delaying
+    /// the ACK, and on loopback the sender's write carries that ACK's cost: compare the
+    /// two scenarios at gaps on the same side of that line.
+    #[arg(long)]
+    pause_ms: Option<u64>,
     /// `yjs-throughput`, `yjs-memory`: documents open at once.
     #[arg(long, default_value_t = 100)]
     documents: usize,
@@ -199,7 +207,9 @@ async fn bench() -> anyhow::Result<()> {
     if let Scenario::LoopbackFloor = args.scenario {
         rlimit::increase_nofile_limit(u64::MAX)?;
         let (observers, rounds) = (args.observers, args.messages);
-        let summary = tokio::task::spawn_blocking(move || floor::run(observers, rounds)).await??;
+        let pause = Duration::from_millis(args.pause_ms.unwrap_or(20));
+        let summary =
+            tokio::task::spawn_blocking(move || floor::run(observers, rounds, pause)).await??;
         println!("{summary}");
         return Ok(());
     }
@@ -301,7 +311,10 @@ async fn run_yjs(args: &Args, peer: &yjs::Peer, server: yjs::Process) -> anyhow:
                 sources: args.sources,
             };
             match args.read_after {
-                Some(round) => yjs::fanout_deferred(peer, server, options, round).await,
+                Some(round) => {
+                    let settle = Duration::from_millis(args.pause_ms.unwrap_or(200));
+                    yjs::fanout_deferred(peer, server, options, round, settle).await
+                }
                 None => yjs::fanout(peer, server, options).await,
             }
         }

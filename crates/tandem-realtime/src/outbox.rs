@@ -28,6 +28,9 @@ struct Counts {
     queued: AtomicUsize,
     /// Whether a frame was pushed since [`Outbox::keep_alive`] last looked.
     pushed: AtomicBool,
+    /// Whether a push overflowed: nothing more is queued. Checked on every push, which
+    /// the token's own check would make a mutex lock per frame.
+    cut_off: AtomicBool,
 }
 
 /// The receiving half, owned by the task that writes to the socket.
@@ -60,10 +63,10 @@ pub fn outbox_cancelling(limit: usize, overflow: CancellationToken) -> (Outbox, 
 }
 
 impl Outbox {
-    /// Queues a frame; false (and the overflow token cancelled) if it would pass the limit
-    /// or the connection is gone. A frame is never half-queued.
+    /// Queues a frame; false (and the overflow token cancelled) if it would pass the limit,
+    /// if an earlier one did, or if the connection is gone. A frame is never half-queued.
     pub fn push(&self, frame: Bytes) -> bool {
-        if self.overflow.is_cancelled() {
+        if self.counts.cut_off.load(Ordering::Acquire) {
             return false;
         }
         let len = frame.len();
@@ -71,6 +74,7 @@ impl Outbox {
         let before = queued.fetch_add(len, Ordering::AcqRel);
         if before + len > self.limit {
             queued.fetch_sub(len, Ordering::AcqRel);
+            self.counts.cut_off.store(true, Ordering::Release);
             self.overflow.cancel();
             return false;
         }

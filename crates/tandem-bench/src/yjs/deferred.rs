@@ -20,9 +20,6 @@ use super::{Process, Writer, fresh_name, stamps};
 use crate::sockets;
 use crate::stats::{self, round3};
 
-/// How long after a round's last update the server gets to deliver it before the
-/// observers read.
-const SETTLE: Duration = Duration::from_millis(200);
 /// How long one observer may take to show a round's updates before it counts as missing
 /// them.
 const READ_LIMIT: Duration = Duration::from_secs(10);
@@ -32,6 +29,9 @@ pub async fn fanout_deferred(
     server: Process,
     options: FanoutOptions,
     round: usize,
+    // How long after a round's last update the server gets to deliver it before the
+    // observers read.
+    settle: Duration,
 ) -> anyhow::Result<Value> {
     let FanoutOptions {
         observers,
@@ -62,15 +62,20 @@ pub async fn fanout_deferred(
     let mut round_max = Vec::new();
     // And its first: whether a slow round started late (before the fan-out) or spread.
     let mut round_min = Vec::new();
+    // The time from one round's first update to the next's: what each observer's link is
+    // idle for between rounds (see `--pause-ms`).
+    let mut gaps = Vec::new();
+    let mut last_start: Option<Instant> = None;
     let mut sent = 0;
     while sent < messages {
         let before = arrivals.len();
         let count = round.min(messages - sent);
         let cpu_before = server.cpu_seconds().await;
         let started = Instant::now();
+        gaps.extend(last_start.replace(started).map(|last| started - last));
         send_paced(&mut writer_socket, &mut writer, epoch, count, rate).await?;
         writing += started.elapsed();
-        tokio::time::sleep(SETTLE).await;
+        tokio::time::sleep(settle).await;
         cpu_writing = match (cpu_writing, cpu_before, server.cpu_seconds().await) {
             (Some(sum), Some(before), Some(after)) => Some(sum + after - before),
             _ => None,
@@ -105,7 +110,7 @@ pub async fn fanout_deferred(
         round_min.push(arrivals[before..].iter().min().copied().unwrap_or_default());
     }
     let busy = cpu_writing
-        .map(|cpu| round3(cpu / (writing + SETTLE * rounds(messages, round)).as_secs_f64()));
+        .map(|cpu| round3(cpu / (writing + settle * rounds(messages, round)).as_secs_f64()));
     Ok(json!({
         "scenario": "yjs-fanout",
         "peer": format!("{:?}", peer.kind),
@@ -113,6 +118,7 @@ pub async fn fanout_deferred(
         "messages": messages,
         "rate": rate,
         "read_after": round,
+        "settle_ms": settle.as_millis(),
         "deliveries": arrivals.len(),
         "expected_deliveries": observers * messages,
         "missing": missing,
@@ -120,6 +126,7 @@ pub async fn fanout_deferred(
         "arrival_ms": stats::latency_ms(&mut arrivals),
         "round_first_arrival_ms": stats::latency_ms(&mut round_min),
         "round_last_arrival_ms": stats::latency_ms(&mut round_max),
+        "round_gap_ms": stats::latency_ms(&mut gaps),
         "server_cores_busy": busy,
     }))
 }
