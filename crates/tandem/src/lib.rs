@@ -2,6 +2,7 @@
 //! integration tests.
 
 pub mod cli;
+mod http_server;
 mod secret;
 pub mod settings;
 pub mod startup;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::serve::ListenerExt;
 use secrecy::ExposeSecret;
 use tandem_api::events::EventPublisher;
 use tandem_api::ratelimit::{MemoryRateLimiter, Quota, RateLimiter, RedisRateLimiter};
@@ -232,25 +231,13 @@ impl Application {
             signal.cancel();
         });
         if let Some(listener) = self.listener {
-            let app = self
-                .router
-                .into_make_service_with_connect_info::<SocketAddr>();
-            let drained = stop.clone();
-            // Realtime traffic is many small writes: Nagle's algorithm would hold each one
-            // that follows an unacknowledged one for the peer's delayed ACK (up to 40 ms).
-            let listener = listener.tap_io(|stream| {
-                if let Err(error) = stream.set_nodelay(true) {
-                    tracing::debug!(%error, "could not set TCP_NODELAY");
-                }
-            });
-            let serve = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { drained.cancelled().await });
+            let serve = crate::http_server::serve(listener, self.router, stop.clone());
             let deadline = async {
                 stop.cancelled().await;
                 tokio::time::sleep(self.shutdown_timeout).await;
             };
             tokio::select! {
-                result = serve => result.context("serving HTTP")?,
+                () = serve => {}
                 () = deadline => tracing::warn!("shutdown timeout reached; dropping unfinished requests"),
             }
         } else {

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use bytes::Bytes;
 use futures::stream::FuturesUnordered;
@@ -20,10 +19,14 @@ use tandem_collab::{CloseCode, CollabError, Document, PeerId, Submitted};
 use tandem_domain::{Action, FileId, ProjectId, Role, SessionId, UserId, allows};
 use tandem_realtime::{OutboxReceiver, outbox_cancelling};
 use tokio::time::Instant;
+use tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
+use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::{Message, Utf8Bytes};
 use uuid::Uuid;
 use yrs::sync::{Message as YMessage, SyncMessage};
 
 use super::access::FileAccess;
+use super::upgrade::{BareSocket, BareUpgrade};
 use crate::extract::{Actor, AuthUser};
 use crate::realtime::SocketQuery;
 use crate::realtime::control::Control;
@@ -59,23 +62,22 @@ pub async fn collab(
     Path(file_id): Path<String>,
     Query(query): Query<SocketQuery>,
     headers: axum::http::HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: BareUpgrade,
 ) -> Response {
     let token = crate::realtime::bearer(&headers).or(query.token);
     let max = state.collab.config.max_update_bytes + 1024;
-    upgrade
-        // As on the realtime socket: the 128 KiB default is zero-filled on the first
-        // read, so every open editor would hold it; most Yjs messages are small, and a
-        // large one grows the buffer while it needs it.
+    // As on the realtime socket: the 128 KiB default read buffer is zero-filled on the
+    // first read, so every open editor would hold it; most Yjs messages are small, and a
+    // large one grows the buffer while it needs it.
+    let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(max)
-        .max_frame_size(max)
-        // Boxed: the task holds its callback's captures for as long as the socket is
-        // open (the upgrade keeps them beside the running socket).
-        .on_upgrade({
-            let asked = Box::new(Asked { file_id, token });
-            move |socket| run(state, Box::new(Upgraded { socket, asked }))
-        })
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    // Boxed: the task holds its callback's captures for as long as the socket is open.
+    let asked = Box::new(Asked { file_id, token });
+    upgrade.on_upgrade(config, move |socket| {
+        run(state, Box::new(Upgraded { socket, asked }))
+    })
 }
 
 /// The file and token the client asked with, until the socket is opened.
@@ -87,7 +89,7 @@ struct Asked {
 /// What a socket's task starts with. Boxed: a task keeps what it was started with for as
 /// long as it runs, and the WebSocket alone is 368 bytes that are moved out at once.
 struct Upgraded {
-    socket: WebSocket,
+    socket: BareSocket,
     asked: Box<Asked>,
 }
 
@@ -186,6 +188,8 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Text(_))) => break Some(CloseCode::BadMessage),
             Some(Ok(Message::Close(_))) | None => break None,
+            // Reading yields whole messages, never raw frames.
+            Some(Ok(Message::Frame(_))) => continue,
             Some(Err(error)) => break read_failure(error),
         };
         let Some(messages) = tandem_collab::message::decode(&frame) else {
@@ -358,10 +362,10 @@ async fn handle(
 
 /// Writes `first` and whatever else is queued, then flushes once.
 async fn send_batch(
-    sink: &mut WebSocket,
+    sink: &mut BareSocket,
     first: Bytes,
     receiver: &mut OutboxReceiver,
-) -> Result<(), axum::Error> {
+) -> Result<(), tungstenite::Error> {
     sink.feed(Message::Binary(first)).await?;
     for _ in 0..64 {
         let Some(frame) = receiver.try_recv() else {
@@ -375,16 +379,16 @@ async fn send_batch(
 /// How to close after the socket failed to read: 4413 for a frame over the size limit,
 /// which the WebSocket layer refuses before any of it reaches us; otherwise the
 /// connection is broken and there is no one to tell.
-fn read_failure(error: axum::Error) -> Option<CloseCode> {
-    match error.into_inner().downcast_ref::<tungstenite::Error>() {
-        Some(tungstenite::Error::Capacity(_)) => Some(CloseCode::TooLarge),
+fn read_failure(error: tungstenite::Error) -> Option<CloseCode> {
+    match error {
+        tungstenite::Error::Capacity(_) => Some(CloseCode::TooLarge),
         _ => None,
     }
 }
 
 fn close(code: CloseCode) -> Message {
     Message::Close(Some(CloseFrame {
-        code: code.code(),
+        code: WsCloseCode::from(code.code()),
         reason: Utf8Bytes::from_static(code.reason()),
     }))
 }

@@ -5,6 +5,7 @@ mod access;
 mod collab;
 mod dto;
 mod handlers;
+mod upgrade;
 mod versions;
 
 use utoipa_axum::router::OpenApiRouter;

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::files::{create_file, file};
-use crate::helpers::{TestApp, json_body, spawn_app};
+use crate::helpers::{TestApp, assert_problem, json_body, spawn_app};
 use crate::tenancy_helpers::{Cast, Scene};
 use crate::yclient::YClient;
 
@@ -130,6 +130,49 @@ async fn bad_credentials_strangers_and_garbage_are_closed_with_44xx() {
     let mut garbage = YClient::synced(&app.address, id, &cast.editor.access_token).await;
     garbage.send_raw(vec![0, 2, 5, 1, 2]).await;
     assert_eq!(garbage.close_code().await, 4400);
+}
+
+#[tokio::test]
+async fn a_request_that_is_not_a_websocket_handshake_is_refused_with_a_problem() {
+    let app = spawn_app().await;
+    let (cast, _, id) = editors_file(&app).await;
+    let url = format!("{}/api/v1/collab/{id}", app.address);
+    let token = &cast.editor.access_token;
+    let plain = app
+        .client
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let wrong_version = app
+        .client
+        .get(&url)
+        .bearer_auth(token)
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "websocket")
+        .header("Sec-WebSocket-Version", "8")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    let keyless = app
+        .client
+        .get(&url)
+        .header("Connection", "keep-alive, Upgrade")
+        .header("Upgrade", "WebSocket")
+        .header("Sec-WebSocket-Version", "13")
+        .send()
+        .await
+        .unwrap();
+    for (response, says) in [
+        (plain, "Upgrade"),
+        (wrong_version, "version 13"),
+        (keyless, "Sec-WebSocket-Key"),
+    ] {
+        let body = assert_problem(response, StatusCode::BAD_REQUEST, "websocket_expected").await;
+        assert!(body["detail"].as_str().unwrap().contains(says), "{body}");
+    }
 }
 
 #[tokio::test]
