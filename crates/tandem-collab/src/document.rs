@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use tandem_domain::FileId;
-use tandem_realtime::Outbox;
 use tandem_store::StoredDocument;
 use tokio_util::sync::CancellationToken;
 use yrs::sync::awareness::AwarenessUpdate;
@@ -20,10 +19,14 @@ use crate::chunks;
 use crate::message;
 use crate::seqs::Seqs;
 use crate::text;
+use crate::writer::{Frame, PeerWriter};
 
 /// Initial states larger than this go out as several messages, so a client on a slow link
 /// still hears from the server often enough for its liveness timer (30 s in y-websocket).
 pub const SYNC_CHUNK_BYTES: usize = 256 * 1024;
+/// Peers one thread sends a relayed frame to. Each send is a system call (a thousand
+/// cost milliseconds), so a document with more shares them out among rayon's threads.
+const PEERS_PER_THREAD: usize = 256;
 /// Documents whose whole state is at least this large keep it encoded between changes,
 /// shared by every peer that joins (a join storm encodes it once).
 const SHARED_STATE_BYTES: usize = 64 * 1024;
@@ -73,11 +76,11 @@ struct Inner {
     /// The whole document as sync messages, for peers that have nothing yet (most joins),
     /// encoded once per change and shared; kept only for large documents, where encoding
     /// it for each of many joiners would cost.
-    full_state: Option<Arc<[Bytes]>>,
+    full_state: Option<Arc<[Frame]>>,
 }
 
 struct Peer {
-    outbox: Outbox,
+    writer: Arc<PeerWriter>,
     /// The awareness client ids this peer has announced, removed for everyone when it
     /// leaves.
     clients: HashSet<ClientID>,
@@ -148,13 +151,13 @@ impl Document {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a peer and queues what a y-websocket server sends first: sync step 1 and
+    /// Adds a peer and sends what a y-websocket server sends first: sync step 1 and
     /// every awareness state.
-    pub fn join(&self, peer: PeerId, outbox: Outbox) {
+    pub fn join(&self, peer: PeerId, writer: Arc<PeerWriter>) {
         let mut inner = self.lock();
         let state_vector = inner.doc.transact().state_vector();
-        outbox.push(message::sync_step1(state_vector));
-        outbox.push(message::awareness(inner.awareness.all()));
+        writer.send(&Frame::binary(&message::sync_step1(state_vector)));
+        writer.send(&Frame::binary(&message::awareness(inner.awareness.all())));
         if inner.peers.capacity() == 0 {
             // Most documents have one peer: room for one, not the four a first push makes.
             inner.peers.reserve_exact(1);
@@ -162,7 +165,7 @@ impl Document {
         inner.peers.push((
             peer,
             Peer {
-                outbox,
+                writer,
                 clients: HashSet::new(),
             },
         ));
@@ -183,13 +186,13 @@ impl Document {
         }
         let update = inner.awareness.remove(gone.clients);
         let frame = message::awareness(update);
-        broadcast(&inner, &frame, None);
+        broadcast(&inner, &Frame::binary(&frame), None);
         Some(frame)
     }
 
     /// The answer to a peer's sync step 1: everything it lacks, as updates of at most
     /// about [`SYNC_CHUNK_BYTES`] followed by the sync step 2 that completes the sync.
-    pub fn sync_step2(&self, state_vector: &StateVector) -> Arc<[Bytes]> {
+    pub fn sync_step2(&self, state_vector: &StateVector) -> Arc<[Frame]> {
         let mut inner = self.lock();
         let fresh = state_vector.is_empty();
         if fresh && let Some(frames) = &inner.full_state {
@@ -199,10 +202,11 @@ impl Document {
         let shared = fresh && update.len() >= SHARED_STATE_BYTES;
         let mut chunks = chunks::split(&update, SYNC_CHUNK_BYTES);
         let last = chunks.pop().unwrap_or_default();
-        let frames: Arc<[Bytes]> = chunks
+        let frames: Arc<[Frame]> = chunks
             .into_iter()
             .map(message::update)
             .chain([message::sync_step2(last)])
+            .map(|payload| Frame::binary(&payload))
             .collect();
         if shared {
             inner.full_state = Some(frames.clone());
@@ -237,7 +241,11 @@ impl Document {
                 tracing::warn!(file = %self.file_id, seq, error = %error, "a stored update does not decode");
             }
         }
-        broadcast(&inner, &message::update(update.to_vec()), from);
+        broadcast(
+            &inner,
+            &Frame::binary(&message::update(update.to_vec())),
+            from,
+        );
         true
     }
 
@@ -268,7 +276,11 @@ impl Document {
             };
             let _ = inner.doc.transact_mut().apply_update(decoded);
             // Peers learn what they lack the way a reconnecting client would.
-            broadcast(&inner, &message::update(update.to_vec()), None);
+            broadcast(
+                &inner,
+                &Frame::binary(&message::update(update.to_vec())),
+                None,
+            );
         }
         inner.seqs.fill_to(stored.last_seq());
     }
@@ -289,23 +301,23 @@ impl Document {
         }
         inner.awareness.apply(&update);
         let frame = message::awareness(update);
-        broadcast(&inner, &frame, from);
+        broadcast(&inner, &Frame::binary(&frame), from);
         Some(frame)
     }
 
     /// Every awareness state, for a peer that asks.
-    pub fn awareness_states(&self) -> Bytes {
-        message::awareness(self.lock().awareness.all())
+    pub fn awareness_states(&self) -> Frame {
+        Frame::binary(&message::awareness(self.lock().awareness.all()))
     }
 
     /// Sends the no-op `frame` to each peer here that was sent nothing since the last
-    /// call (see [`Outbox::keep_alive`]); how many got it.
-    pub fn keep_alive(&self, frame: &Bytes) -> usize {
+    /// call (see [`PeerWriter::keep_alive`]); how many got it.
+    pub fn keep_alive(&self, frame: &Frame) -> usize {
         let inner = self.lock();
         inner
             .peers
             .iter()
-            .filter(|(_, peer)| peer.outbox.keep_alive(frame.clone()))
+            .filter(|(_, peer)| peer.writer.keep_alive(frame))
             .count()
     }
 
@@ -377,10 +389,33 @@ impl Document {
     }
 }
 
-fn broadcast(inner: &Inner, frame: &Bytes, except: Option<PeerId>) {
-    for (id, peer) in &inner.peers {
-        if Some(*id) != except {
-            peer.outbox.push(frame.clone());
+/// Sends `frame` to every peer but `except`, under the document's lock, so each peer
+/// gets the document's frames in the order they were relayed. Straight to the sockets
+/// (see [`PeerWriter`]); a document with many peers shares the sends out among rayon's
+/// threads and waits for them.
+fn broadcast(inner: &Inner, frame: &Frame, except: Option<PeerId>) {
+    let send = |peers: &[(PeerId, Peer)]| {
+        for (id, peer) in peers {
+            if Some(*id) != except {
+                peer.writer.send(frame);
+            }
         }
+    };
+    let peers = inner.peers.as_slice();
+    if peers.len() <= PEERS_PER_THREAD {
+        return send(peers);
     }
+    let share = peers
+        .len()
+        .div_ceil(rayon::current_num_threads() + 1)
+        .max(PEERS_PER_THREAD);
+    let mut shares = peers.chunks(share);
+    let own = shares.next().unwrap_or_default();
+    let send = &send;
+    rayon::in_place_scope(|scope| {
+        for share in shares {
+            scope.spawn(move |_| send(share));
+        }
+        send(own);
+    });
 }

@@ -14,8 +14,10 @@ pub mod message;
 mod seqs;
 pub mod text;
 mod versions;
+mod writer;
 
 pub use collab::{Collab, CollabConfig, CollabError, topic};
 pub use commit::Submitted;
 pub use document::{Document, PeerId};
 pub use message::CloseCode;
+pub use writer::{Frame, PeerWriter};

@@ -15,6 +15,7 @@ use yrs::sync::Message;
 use crate::collab::Collab;
 use crate::document::Document;
 use crate::message;
+use crate::writer::Frame;
 
 /// How often documents are checked for gaps, compaction, versions and unloading.
 const TICK: Duration = Duration::from_millis(250);
@@ -36,7 +37,7 @@ impl Collab {
                         // Only to peers that were sent nothing since the last round: one
                         // that was has no silence to break, and a keepalive to every
                         // socket of a busy document would land amid its updates.
-                        let frame = message::keepalive();
+                        let frame = Frame::binary(&message::keepalive());
                         for document in self.all() {
                             document.keep_alive(&frame);
                         }

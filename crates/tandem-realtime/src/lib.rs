@@ -19,7 +19,7 @@ pub use history::{
     FrameTemplate, History, MemoryHistory, Recorded, RedisHistory, Replay, Retention,
 };
 pub use hub::{ConnectionId, Hub, Subscription};
-pub use outbox::{Outbox, OutboxReceiver, outbox, outbox_cancelling};
+pub use outbox::{Outbox, OutboxReceiver, outbox};
 pub use presence::{
     Departure, Member, MemoryRoster, Presence, PresenceConfig, PresenceEntry, RedisRoster, Roster,
 };

@@ -26,8 +26,6 @@ pub struct Outbox {
 struct Counts {
     /// Bytes queued and not yet taken by the writer.
     queued: AtomicUsize,
-    /// Whether a frame was pushed since [`Outbox::keep_alive`] last looked.
-    pushed: AtomicBool,
     /// Whether a push overflowed: nothing more is queued. Checked on every push, which
     /// the token's own check would make a mutex lock per frame.
     cut_off: AtomicBool,
@@ -44,22 +42,15 @@ pub struct OutboxReceiver {
 /// pass the limit: the connection is a slow consumer and must be closed (4008).
 pub fn outbox(limit: usize) -> (Outbox, OutboxReceiver, CancellationToken) {
     let overflow = CancellationToken::new();
-    let (sender, receiver) = outbox_cancelling(limit, overflow.clone());
-    (sender, receiver, overflow)
-}
-
-/// As [`outbox`], cancelling `overflow` on overflow: a token the connection already
-/// watches for other reasons to close (one wait instead of two, in every open socket).
-pub fn outbox_cancelling(limit: usize, overflow: CancellationToken) -> (Outbox, OutboxReceiver) {
     let (tx, rx) = mailbox();
     let counts = Arc::new(Counts::default());
     let sender = Outbox {
         tx,
         counts: counts.clone(),
         limit,
-        overflow,
+        overflow: overflow.clone(),
     };
-    (sender, OutboxReceiver { rx, counts })
+    (sender, OutboxReceiver { rx, counts }, overflow)
 }
 
 impl Outbox {
@@ -82,24 +73,7 @@ impl Outbox {
             queued.fetch_sub(len, Ordering::AcqRel);
             return false;
         }
-        self.counts.pushed.store(true, Ordering::Relaxed);
         true
-    }
-
-    /// Pushes `frame` unless something else was pushed since the last call: for no-op
-    /// messages that keep an idle client's link alive, which a busy one does not need (and
-    /// which would only add to its traffic). The keepalive itself does not count, so an
-    /// idle client gets one every call; one that was sent something gets none until it
-    /// goes quiet, so it hears from the server at most two calls apart. True if pushed.
-    pub fn keep_alive(&self, frame: Bytes) -> bool {
-        if self.counts.pushed.swap(false, Ordering::Relaxed) {
-            return false;
-        }
-        let pushed = self.push(frame);
-        // A frame pushed by someone else between these two lines is taken for the
-        // keepalive: its client gets one extra keepalive next time, nothing worse.
-        self.counts.pushed.store(false, Ordering::Relaxed);
-        pushed
     }
 
     /// Bytes waiting to be written.
@@ -158,31 +132,6 @@ mod tests {
         let (_outbox, mut receiver, _overflow) = outbox(10);
         let wait = receiver.recv();
         assert_eq!(size_of_val(&wait), size_of::<usize>());
-    }
-
-    #[test]
-    fn keepalives_go_only_to_outboxes_that_were_sent_nothing_since_the_last() {
-        let (outbox, mut receiver, _overflow) = outbox(100);
-        let keepalive = Bytes::from_static(b"k");
-        assert!(
-            outbox.keep_alive(keepalive.clone()),
-            "a new outbox is quiet"
-        );
-        assert!(
-            outbox.keep_alive(keepalive.clone()),
-            "a keepalive does not count as traffic"
-        );
-        assert!(outbox.push(Bytes::from_static(b"update")));
-        assert!(
-            !outbox.keep_alive(keepalive.clone()),
-            "it was just sent something"
-        );
-        assert!(outbox.keep_alive(keepalive.clone()), "and was quiet since");
-        let frames: Vec<Bytes> = std::iter::from_fn(|| receiver.try_recv()).collect();
-        assert_eq!(
-            frames,
-            [&b"k"[..], b"k", b"update", b"k"].map(Bytes::from_static)
-        );
     }
 
     #[tokio::test]

@@ -6,27 +6,24 @@
 use std::num::NonZeroU32;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use bytes::Bytes;
+use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use futures::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
-use tandem_collab::{CloseCode, CollabError, Document, PeerId, Submitted};
+use tandem_collab::{CloseCode, CollabError, Document, PeerId, PeerWriter, Submitted};
 use tandem_domain::{Action, FileId, ProjectId, Role, SessionId, UserId, allows};
-use tandem_realtime::{OutboxReceiver, outbox_cancelling};
 use tokio::time::Instant;
-use tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
-use tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tungstenite::{Message, Utf8Bytes};
+use tungstenite::Message;
+use tungstenite::protocol::WebSocketConfig;
 use uuid::Uuid;
 use yrs::sync::{Message as YMessage, SyncMessage};
 
 use super::access::FileAccess;
-use super::upgrade::{BareSocket, BareUpgrade};
+use super::socket;
+use super::upgrade::{BareConnection, BareUpgrade};
 use crate::extract::{Actor, AuthUser};
 use crate::realtime::SocketQuery;
 use crate::realtime::control::Control;
@@ -65,19 +62,9 @@ pub async fn collab(
     upgrade: BareUpgrade,
 ) -> Response {
     let token = crate::realtime::bearer(&headers).or(query.token);
-    let max = state.collab.config.max_update_bytes + 1024;
-    // As on the realtime socket: the 128 KiB default read buffer is zero-filled on the
-    // first read, so every open editor would hold it; most Yjs messages are small, and a
-    // large one grows the buffer while it needs it.
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(Some(max))
-        .max_frame_size(Some(max));
     // Boxed: the task holds its callback's captures for as long as the socket is open.
     let asked = Box::new(Asked { file_id, token });
-    upgrade.on_upgrade(config, move |socket| {
-        run(state, Box::new(Upgraded { socket, asked }))
-    })
+    upgrade.on_upgrade(move |connection| run(state, Box::new(Upgraded { connection, asked })))
 }
 
 /// The file and token the client asked with, until the socket is opened.
@@ -87,23 +74,20 @@ struct Asked {
 }
 
 /// What a socket's task starts with. Boxed: a task keeps what it was started with for as
-/// long as it runs, and the WebSocket alone is 368 bytes that are moved out at once.
+/// long as it runs.
 struct Upgraded {
-    socket: BareSocket,
+    connection: BareConnection,
     asked: Box<Asked>,
 }
 
 async fn run(state: AppState, upgraded: Box<Upgraded>) {
-    let Upgraded { mut socket, asked } = *upgraded;
+    let Upgraded { connection, asked } = *upgraded;
     let Asked { file_id, token } = *asked;
     // Boxed, and keeping only what the socket needs afterwards: its database reads and
     // records would otherwise size this socket's task for as long as it stays open.
     let opened = match Box::pin(open(&state, file_id, token)).await {
         Ok(opened) => opened,
-        Err(code) => {
-            let _ = socket.send(close(code)).await;
-            return;
-        }
+        Err(code) => return socket::refuse(connection, code).await,
     };
     let Opened {
         user_id,
@@ -116,16 +100,29 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     let collab = state.collab.clone();
     let peer = collab.next_peer();
     let limit = usize::try_from(collab.config.max_document_bytes).unwrap_or(usize::MAX);
-    // Cancelled when the file is deleted, the server stops or the outbox overflows.
+    // Cancelled when the file is deleted, the server stops or the socket is cut off.
     let closing = document.closing();
-    let (outbox, mut receiver) =
-        outbox_cancelling(limit.saturating_add(OUTBOX_SLACK), closing.clone());
+    let max = collab.config.max_update_bytes + 1024;
+    // As on the realtime socket: the 128 KiB default read buffer is zero-filled on the
+    // first read, so every open editor would hold it; most Yjs messages are small, and a
+    // large one grows the buffer while it needs it.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    let (mut socket, writer) = socket::split(
+        connection,
+        config,
+        limit.saturating_add(OUTBOX_SLACK),
+        closing.clone(),
+    )
+    .await;
     let connection = state.realtime.hub.connect();
     let mut control = state
         .realtime
         .registry
         .register(connection, user_id, session_id);
-    document.join(peer, outbox.clone());
+    document.join(peer, writer.clone());
     let rate = NonZeroU32::new(collab.config.updates_per_second).unwrap_or(NonZeroU32::MIN);
     let updates = RateLimiter::direct(Quota::per_second(rate));
     // This socket's updates waiting to be stored: it goes on reading meanwhile (so its
@@ -135,17 +132,20 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     let mut closed = pin!(closing.cancelled());
     let mut idle = pin!(tokio::time::sleep(IDLE_LIMIT));
     let why_closed = || {
-        Some(if state.realtime.stop.is_cancelled() {
-            CloseCode::GoingAway
+        if state.realtime.stop.is_cancelled() {
+            Some(CloseCode::GoingAway)
         } else if document.is_deleted() {
-            CloseCode::NotFound
+            Some(CloseCode::NotFound)
+        } else if writer.is_broken() {
+            None
         } else {
-            CloseCode::SlowConsumer
-        })
+            Some(CloseCode::SlowConsumer)
+        }
     };
 
-    // One task reads and writes the socket (a second one would cost its memory in every
-    // open editor); while it writes, it does not read.
+    // One task reads the socket and writes on what it did not take at once (a second
+    // task would cost its memory in every open editor); while it writes, it does not
+    // read. Frames mostly go out from whoever sends them (see `PeerWriter`).
     let reason = loop {
         let message = tokio::select! {
             () = &mut closed => break why_closed(),
@@ -163,18 +163,12 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
                 Control::RoleChanged { .. } => continue,
                 _ => break Some(CloseCode::Forbidden),
             },
-            Some(frame) = receiver.recv() => {
-                let mut send = pin!(send_batch(&mut socket, frame, &mut receiver));
-                // Most writes finish at once; only one that waits gets a timer (arming
-                // and disarming one costs each delivery two trips to the timer wheel).
-                let sent = match futures::poll!(send.as_mut()) {
-                    Poll::Ready(sent) => Ok(sent),
-                    Poll::Pending => tokio::select! {
-                        sent = tokio::time::timeout(IDLE_LIMIT, send) => sent,
-                        () = &mut closed => break why_closed(),
-                    },
+            () = writer.has_pending() => {
+                let drained = tokio::select! {
+                    drained = tokio::time::timeout(IDLE_LIMIT, writer.drain()) => drained,
+                    () = &mut closed => break why_closed(),
                 };
-                match sent {
+                match drained {
                     Ok(Ok(())) => continue,
                     // Broken, or taking nothing for a minute.
                     Ok(Err(_)) | Err(_) => break None,
@@ -198,7 +192,7 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
         let mut outcome = Ok(());
         let from = Peer {
             id: peer,
-            outbox: &outbox,
+            writer: &writer,
             can_write,
             updates: &updates,
         };
@@ -218,8 +212,10 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
         collab.publish_awareness(document.file_id, removal).await;
     }
     if let Some(code) = reason {
-        let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(close(code))).await;
+        writer.close(code);
     }
+    // The close, or tungstenite's answer to the client's.
+    let _ = tokio::time::timeout(Duration::from_secs(1), writer.drain()).await;
 }
 
 /// Who opened a document, their role in its project, and the document.
@@ -301,7 +297,7 @@ impl InFlight {
 /// The socket a message came from.
 struct Peer<'a> {
     id: PeerId,
-    outbox: &'a tandem_realtime::Outbox,
+    writer: &'a PeerWriter,
     can_write: bool,
     /// Its update rate.
     updates: &'a governor::DefaultDirectRateLimiter,
@@ -318,14 +314,14 @@ async fn handle(
 ) -> Result<(), CloseCode> {
     let Peer {
         id: peer,
-        outbox,
+        writer,
         can_write,
         updates,
     } = *peer;
     match message {
         YMessage::Sync(SyncMessage::SyncStep1(state_vector)) => {
             for frame in document.sync_step2(&state_vector).iter() {
-                outbox.push(frame.clone());
+                writer.send(frame);
             }
         }
         YMessage::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
@@ -353,27 +349,11 @@ async fn handle(
             }
         }
         YMessage::AwarenessQuery => {
-            outbox.push(document.awareness_states());
+            writer.send(&document.awareness_states());
         }
         YMessage::Auth(_) | YMessage::Custom(..) => {}
     }
     Ok(())
-}
-
-/// Writes `first` and whatever else is queued, then flushes once.
-async fn send_batch(
-    sink: &mut BareSocket,
-    first: Bytes,
-    receiver: &mut OutboxReceiver,
-) -> Result<(), tungstenite::Error> {
-    sink.feed(Message::Binary(first)).await?;
-    for _ in 0..64 {
-        let Some(frame) = receiver.try_recv() else {
-            break;
-        };
-        sink.feed(Message::Binary(frame)).await?;
-    }
-    sink.flush().await
 }
 
 /// How to close after the socket failed to read: 4413 for a frame over the size limit,
@@ -384,11 +364,4 @@ fn read_failure(error: tungstenite::Error) -> Option<CloseCode> {
         tungstenite::Error::Capacity(_) => Some(CloseCode::TooLarge),
         _ => None,
     }
-}
-
-fn close(code: CloseCode) -> Message {
-    Message::Close(Some(CloseFrame {
-        code: WsCloseCode::from(code.code()),
-        reason: Utf8Bytes::from_static(code.reason()),
-    }))
 }

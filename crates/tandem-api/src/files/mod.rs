@@ -5,6 +5,7 @@ mod access;
 mod collab;
 mod dto;
 mod handlers;
+mod socket;
 mod upgrade;
 mod versions;
 

@@ -2,7 +2,7 @@
 //! rather than by axum's `WebSocketUpgrade`, whose socket reaches the connection through
 //! hyper's boxed upgraded I/O and its buffering layer on every read and write. Here the
 //! upgraded connection is taken back as the `TcpStream` it is (the server's accept loop
-//! serves HTTP/1 with hyper for this) and tungstenite runs on it directly.
+//! serves HTTP/1 with hyper for this), for [`super::socket`] to split.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -11,13 +11,15 @@ use axum::response::Response;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
-use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::error::ApiError;
 
-/// A server-side WebSocket on the bare TCP stream.
-pub type BareSocket = WebSocketStream<TcpStream>;
+/// An upgraded connection: the bare TCP stream, and what the client sent after its
+/// handshake that hyper had already read.
+pub struct BareConnection {
+    pub stream: TcpStream,
+    pub read: Vec<u8>,
+}
 
 /// A valid WebSocket opening handshake, to be answered with 101.
 pub struct BareUpgrade {
@@ -55,11 +57,11 @@ impl<S: Send + Sync> FromRequestParts<S> for BareUpgrade {
 }
 
 impl BareUpgrade {
-    /// Answers 101 and, once the client has it, runs `callback` on the socket. Nothing
-    /// runs if the connection is not a bare TCP stream (a server not started by `tandem`).
-    pub fn on_upgrade<F, Fut>(self, config: WebSocketConfig, callback: F) -> Response
+    /// Answers 101 and, once the client has it, runs `callback` on the connection.
+    /// Nothing runs if it is not a bare TCP stream (a server not started by `tandem`).
+    pub fn on_upgrade<F, Fut>(self, callback: F) -> Response
     where
-        F: FnOnce(BareSocket) -> Fut + Send + 'static,
+        F: FnOnce(BareConnection) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let Self { key, on_upgrade } = self;
@@ -75,14 +77,11 @@ impl BareUpgrade {
                 tracing::error!("an upgraded connection is not a TCP stream; closing it");
                 return;
             };
-            let socket = WebSocketStream::from_partially_read(
-                parts.io.into_inner(),
-                parts.read_buf.to_vec(),
-                Role::Server,
-                Some(config),
-            )
+            callback(BareConnection {
+                stream: parts.io.into_inner(),
+                read: parts.read_buf.to_vec(),
+            })
             .await;
-            callback(socket).await;
         });
         let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
         let mut response = Response::new(axum::body::Body::empty());
