@@ -77,11 +77,7 @@ impl BareUpgrade {
                 tracing::error!("an upgraded connection is not a TCP stream; closing it");
                 return;
             };
-            callback(BareConnection {
-                stream: parts.io.into_inner(),
-                read: parts.read_buf.to_vec(),
-            })
-            .await;
+            callback(BareConnection::from(parts)).await;
         });
         let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
         let mut response = Response::new(axum::body::Body::empty());
@@ -94,6 +90,18 @@ impl BareUpgrade {
             HeaderValue::try_from(accept).expect("an accept key is base64, a valid header value"),
         );
         response
+    }
+}
+
+impl From<hyper::upgrade::Parts<TokioIo<TcpStream>>> for BareConnection {
+    /// Takes the stream and a copy of what hyper read ahead; the rest of hyper's parts,
+    /// its read buffer among them, is dropped here rather than held by the socket's task
+    /// for as long as the socket stays open.
+    fn from(parts: hyper::upgrade::Parts<TokioIo<TcpStream>>) -> Self {
+        Self {
+            read: parts.read_buf.to_vec(),
+            stream: parts.io.into_inner(),
+        }
     }
 }
 
