@@ -22,9 +22,9 @@
 //! - `chat-list`: the room list with unread and mention counts for a member of `--rooms`
 //!   rooms once `--messages` messages are stored (seeded over REST, timed); `--samples`
 //!   requests' latency, every answer's counts checked.
-//! - `yjs-fanout`, `yjs-throughput`, `yjs-memory`, `yjs-join`: the y-websocket protocol
-//!   against Tandem or, with `--peer`, the y-websocket reference server or Hocuspocus
-//!   (started by `bench/peers/run`); see the `yjs` module.
+//! - `yjs-fanout`, `yjs-throughput`, `yjs-memory`, `yjs-join`, `yjs-paste`: the
+//!   y-websocket protocol against Tandem or, with `--peer`, the y-websocket reference
+//!   server or Hocuspocus (started by `bench/peers/run`); see the `yjs` module.
 
 mod arrival;
 mod auth;
@@ -142,7 +142,8 @@ struct Args {
     /// `yjs-throughput`, `yjs-memory`: documents open at once.
     #[arg(long, default_value_t = 100)]
     documents: usize,
-    /// `yjs-memory`: clients on one shared document.
+    /// `yjs-memory`: clients on one shared document; `yjs-paste`: clients, each on a
+    /// document of its own.
     #[arg(long, default_value_t = 1000)]
     connections: usize,
     /// `yjs-throughput`: updates a writer may be ahead of its observer.
@@ -151,6 +152,9 @@ struct Args {
     /// `yjs-join`: clients opening the document at once.
     #[arg(long, default_value_t = 150)]
     clients: usize,
+    /// `yjs-paste`: how much each client pastes, in KiB.
+    #[arg(long, default_value_t = 1024)]
+    paste_kib: usize,
     /// `yjs-join`: the document's size in MiB.
     #[arg(long, default_value_t = 20)]
     megabytes: usize,
@@ -171,6 +175,7 @@ enum Scenario {
     YjsThroughput,
     YjsMemory,
     YjsJoin,
+    YjsPaste,
     LoopbackFloor,
 }
 
@@ -178,7 +183,11 @@ impl Scenario {
     fn is_yjs(self) -> bool {
         matches!(
             self,
-            Self::YjsFanout | Self::YjsThroughput | Self::YjsMemory | Self::YjsJoin
+            Self::YjsFanout
+                | Self::YjsThroughput
+                | Self::YjsMemory
+                | Self::YjsJoin
+                | Self::YjsPaste
         )
     }
 }
@@ -341,6 +350,14 @@ async fn run_yjs(args: &Args, peer: &yjs::Peer, server: yjs::Process) -> anyhow:
                 sources: args.sources,
             };
             yjs::join_storm(peer, server, options).await
+        }
+        Scenario::YjsPaste => {
+            let options = yjs::PasteOptions {
+                connections: args.connections,
+                kib: args.paste_kib,
+                sources: args.sources,
+            };
+            yjs::paste(peer, server, options).await
         }
         _ => anyhow::bail!("not a yjs scenario"),
     }

@@ -30,6 +30,8 @@ pub enum CloseCode {
     StorageFailed,
     /// The server is shutting down.
     GoingAway,
+    /// The client broke the WebSocket protocol (an unmasked frame, say).
+    ProtocolError,
 }
 
 impl CloseCode {
@@ -43,6 +45,7 @@ impl CloseCode {
             Self::SlowConsumer => 4008,
             Self::StorageFailed => 1011,
             Self::GoingAway => 1001,
+            Self::ProtocolError => 1002,
         }
     }
 
@@ -56,6 +59,7 @@ impl CloseCode {
             Self::SlowConsumer => "slow consumer",
             Self::StorageFailed => "storage failed",
             Self::GoingAway => "server shutting down",
+            Self::ProtocolError => "protocol error",
         }
     }
 }

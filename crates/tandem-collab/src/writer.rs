@@ -50,14 +50,31 @@ impl Frame {
 
     /// A close frame with `code` and its reason.
     pub fn close(code: CloseCode) -> Self {
-        let mut frame = Vec::new();
-        WsFrame::close(Some(CloseFrame {
+        Self::control(WsFrame::close(Some(CloseFrame {
             code: WsCloseCode::from(code.code()),
             reason: code.reason().into(),
-        }))
-        .format(&mut frame)
-        .expect("writing to a Vec cannot fail");
-        Self(frame.into())
+        })))
+    }
+
+    /// The answer to a client's close: its status code back, or none if it gave none.
+    pub fn close_reply(code: Option<u16>) -> Self {
+        Self::control(WsFrame::close(code.map(|code| CloseFrame {
+            code: WsCloseCode::from(code),
+            reason: "".into(),
+        })))
+    }
+
+    /// The answer to a ping, with its payload.
+    pub fn pong(payload: &[u8]) -> Self {
+        Self::control(WsFrame::pong(payload.to_vec()))
+    }
+
+    fn control(frame: WsFrame) -> Self {
+        let mut bytes = Vec::with_capacity(frame.len());
+        frame
+            .format(&mut bytes)
+            .expect("writing to a Vec cannot fail");
+        Self(bytes.into())
     }
 
     /// The frame as it goes on the wire.
@@ -124,12 +141,7 @@ impl PeerWriter {
     /// would pass the limit (4008) or the connection is broken. A frame is never
     /// half-sent: what the socket did not take of it waits.
     pub fn send(&self, frame: &Frame) -> bool {
-        self.send_bytes(&frame.0)
-    }
-
-    /// As [`Self::send`], for bytes that are already WebSocket framing (tungstenite's own
-    /// replies to pings and closes).
-    pub fn send_bytes(&self, bytes: &Bytes) -> bool {
+        let bytes = &frame.0;
         let mut state = self.lock();
         if state.cut_off {
             return false;
@@ -182,6 +194,15 @@ impl PeerWriter {
     /// socket was cut off (a slow consumer is told 4008); [`Self::drain`] sends it. Nothing
     /// more is sent after it.
     pub fn close(&self, code: CloseCode) {
+        self.close_with(Frame::close(code));
+    }
+
+    /// As [`Self::close`], answering the client's own close frame.
+    pub fn reply_to_close(&self, code: Option<u16>) {
+        self.close_with(Frame::close_reply(code));
+    }
+
+    fn close_with(&self, frame: Frame) {
         let mut state = self.lock();
         if state.broken {
             return;
@@ -189,9 +210,8 @@ impl PeerWriter {
         if !state.cut_off {
             self.cut_off(&mut state, false);
         }
-        let frame = Frame::close(code).0;
         state.pending_bytes += frame.len();
-        state.pending.push_back(frame);
+        state.pending.push_back(frame.0);
     }
 
     /// Sends `frame` unless something was sent since the last call: for no-op messages

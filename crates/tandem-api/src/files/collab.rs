@@ -13,11 +13,11 @@ use axum::response::Response;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use governor::{Quota, RateLimiter};
-use tandem_collab::{CloseCode, CollabError, Document, PeerId, PeerWriter, Submitted};
+use tandem_collab::{
+    CloseCode, CollabError, Document, Frame, Incoming, PeerId, PeerWriter, ReadError, Submitted,
+};
 use tandem_domain::{Action, FileId, ProjectId, Role, SessionId, UserId, allows};
 use tokio::time::Instant;
-use tungstenite::Message;
-use tungstenite::protocol::WebSocketConfig;
 use uuid::Uuid;
 use yrs::sync::{Message as YMessage, SyncMessage};
 
@@ -34,12 +34,6 @@ use crate::state::AppState;
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// Bytes that may wait for one client beyond the largest document it could be sent.
 const OUTBOX_SLACK: usize = 4 * 1024 * 1024;
-/// The read buffer each collaborative socket starts with, and the most it reads at once.
-/// Keystroke updates are tens of bytes; a larger message grows the buffer to its size,
-/// and the buffer keeps what it grew to, so starting small keeps that small too (a 1 KiB
-/// start grew to 2 KiB for a 1 KiB message). Reading a 20 MiB paste 256 bytes at a time
-/// measured no slower in the join-storm bench.
-const READ_BUFFER_BYTES: usize = 256;
 /// Updates a socket may have waiting to be stored before it is read no further.
 const MAX_IN_FLIGHT: usize = 64;
 
@@ -102,21 +96,13 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     let limit = usize::try_from(collab.config.max_document_bytes).unwrap_or(usize::MAX);
     // Cancelled when the file is deleted, the server stops or the socket is cut off.
     let closing = document.closing();
-    let max = collab.config.max_update_bytes + 1024;
-    // As on the realtime socket: the 128 KiB default read buffer is zero-filled on the
-    // first read, so every open editor would hold it; most Yjs messages are small, and a
-    // large one grows the buffer while it needs it.
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(Some(max))
-        .max_frame_size(Some(max));
+    let max = collab.config.max_update_bytes.saturating_add(1024);
     let (mut socket, writer) = socket::split(
         connection,
-        config,
+        max,
         limit.saturating_add(OUTBOX_SLACK),
         closing.clone(),
-    )
-    .await;
+    );
     let connection = state.realtime.hub.connect();
     let mut control = state
         .realtime
@@ -178,13 +164,19 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
         };
         idle.as_mut().reset(Instant::now() + IDLE_LIMIT);
         let frame = match message {
-            Some(Ok(Message::Binary(frame))) => frame,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Text(_))) => break Some(CloseCode::BadMessage),
-            Some(Ok(Message::Close(_))) | None => break None,
-            // Reading yields whole messages, never raw frames.
-            Some(Ok(Message::Frame(_))) => continue,
-            Some(Err(error)) => break read_failure(error),
+            Ok(Some(Incoming::Binary(frame))) => frame,
+            Ok(Some(Incoming::Ping(payload))) => {
+                writer.send(&Frame::pong(&payload));
+                continue;
+            }
+            Ok(Some(Incoming::Pong)) => continue,
+            Ok(Some(Incoming::Text)) => break Some(CloseCode::BadMessage),
+            Ok(Some(Incoming::Close(code))) => {
+                writer.reply_to_close(code);
+                break None;
+            }
+            Ok(None) => break None,
+            Err(error) => break read_failure(&error),
         };
         let Some(messages) = tandem_collab::message::decode(&frame) else {
             break Some(CloseCode::BadMessage);
@@ -214,7 +206,7 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     if let Some(code) = reason {
         writer.close(code);
     }
-    // The close, or tungstenite's answer to the client's.
+    // The close, or the answer to the client's.
     let _ = tokio::time::timeout(Duration::from_secs(1), writer.drain()).await;
 }
 
@@ -356,12 +348,16 @@ async fn handle(
     Ok(())
 }
 
-/// How to close after the socket failed to read: 4413 for a frame over the size limit,
-/// which the WebSocket layer refuses before any of it reaches us; otherwise the
-/// connection is broken and there is no one to tell.
-fn read_failure(error: tungstenite::Error) -> Option<CloseCode> {
+/// How to close after the socket failed to read: 4413 for a message over the size limit,
+/// refused before any of it is read; 1002 for a broken protocol; otherwise the connection
+/// is broken and there is no one to tell.
+fn read_failure(error: &ReadError) -> Option<CloseCode> {
     match error {
-        tungstenite::Error::Capacity(_) => Some(CloseCode::TooLarge),
-        _ => None,
+        ReadError::TooLarge { .. } => Some(CloseCode::TooLarge),
+        ReadError::Protocol(why) => {
+            tracing::debug!(why, "a collaborative client broke the WebSocket protocol");
+            Some(CloseCode::ProtocolError)
+        }
+        ReadError::Io(_) => None,
     }
 }

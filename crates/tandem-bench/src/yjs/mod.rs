@@ -6,6 +6,7 @@
 
 mod deferred;
 mod fanout;
+mod paste;
 mod peer;
 mod storm;
 
@@ -16,6 +17,7 @@ use yrs::{Doc, Text, Transact};
 
 pub use deferred::fanout_deferred;
 pub use fanout::{FanoutOptions, ThroughputOptions, fanout, throughput};
+pub use paste::{PasteOptions, paste};
 pub use peer::{Kind, Peer};
 pub use storm::{JoinOptions, MemoryOptions, join_storm, memory};
 
@@ -62,6 +64,15 @@ impl Writer {
         let mut txn = self.doc.transact_mut();
         let end = text.len(&txn);
         text.insert(&mut txn, end, chunk);
+        txn.encode_update_v1()
+    }
+
+    /// Removes the text from `index` on; returns the update.
+    pub fn truncate(&mut self, index: u32) -> Vec<u8> {
+        let text = self.doc.get_or_insert_text("content");
+        let mut txn = self.doc.transact_mut();
+        let end = text.len(&txn);
+        text.remove_range(&mut txn, index, end.saturating_sub(index));
         txn.encode_update_v1()
     }
 

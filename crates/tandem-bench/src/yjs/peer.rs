@@ -150,7 +150,7 @@ impl YSocket {
     }
 
     /// Reads until the answer to our sync step 1 has arrived.
-    async fn synced(&mut self) -> anyhow::Result<()> {
+    pub async fn synced(&mut self) -> anyhow::Result<()> {
         while self.recv().await?.0 != Received::SyncDone {}
         Ok(())
     }

@@ -20,6 +20,7 @@ mod client_address;
 mod collab;
 mod collab_limits;
 mod collab_nodes;
+mod collab_wire;
 mod files;
 mod foundation;
 mod interop;

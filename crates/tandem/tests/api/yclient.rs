@@ -65,6 +65,27 @@ impl YClient {
             .expect("a frame sent");
     }
 
+    /// Sends any WebSocket message: a ping, a close, a frame of a fragmented message.
+    pub async fn send_ws(&mut self, message: Message) {
+        self.ws.send(message).await.expect("a message sent");
+    }
+
+    /// The next WebSocket message that is not a binary (y-protocol) one.
+    pub async fn next_control(&mut self) -> Message {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Ok(Some(Ok(Message::Binary(bytes)))) => {
+                    self.apply(&bytes, &mut Pumped::default()).await;
+                }
+                Ok(Some(Ok(message))) => return message,
+                Ok(Some(Err(e))) => panic!("socket error: {e}"),
+                Ok(None) => panic!("the socket ended"),
+                Err(_) => panic!("nothing but binary frames within 5 s"),
+            }
+        }
+    }
+
     pub fn text(&self) -> String {
         let text = self.doc.get_or_insert_text("content");
         text.get_string(&self.doc.transact())
