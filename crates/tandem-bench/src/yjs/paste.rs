@@ -21,7 +21,8 @@ pub struct PasteOptions {
 
 /// Opens `connections` documents with one client each, measures, lets every client paste
 /// and undo in turn (each waits for the server to answer a sync step 1 sent after both
-/// edits, so the server has read them), and measures again.
+/// edits, so the server has read them), and measures again once the server's memory
+/// has settled.
 pub async fn paste(peer: &Peer, server: Process, options: PasteOptions) -> anyhow::Result<Value> {
     let PasteOptions {
         connections,
@@ -38,9 +39,20 @@ pub async fn paste(peer: &Peer, server: Process, options: PasteOptions) -> anyho
             .await?;
         clients.push((socket, writer));
     }
+    // The server stores what it was sent after it has answered: wait until its memory
+    // stops changing (two readings a second apart within 1%), 30 s at most.
     let settle = || async {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        anyhow::Ok((server.rss_bytes().await?, server.anonymous_bytes().await?))
+        let mut last = (server.rss_bytes().await?, server.anonymous_bytes().await?);
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = (server.rss_bytes().await?, server.anonymous_bytes().await?);
+            let steady = now.0.abs_diff(last.0) * 100 <= last.0;
+            last = now;
+            if steady {
+                break;
+            }
+        }
+        anyhow::Ok(last)
     };
     let before = settle().await?;
     let text = "p".repeat(kib * 1024);
