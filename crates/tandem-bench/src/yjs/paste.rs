@@ -39,20 +39,22 @@ pub async fn paste(peer: &Peer, server: Process, options: PasteOptions) -> anyho
             .await?;
         clients.push((socket, writer));
     }
-    // The server stores what it was sent after it has answered: wait until its memory
-    // stops changing (two readings a second apart within 1%), 30 s at most.
+    // The server stores what it was sent after it has answered, and an allocator may
+    // return freed memory over seconds: wait until the server's memory stops changing
+    // (five readings a second apart within 1% of each other), 40 s at most.
     let settle = || async {
-        let mut last = (server.rss_bytes().await?, server.anonymous_bytes().await?);
-        for _ in 0..30 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let now = (server.rss_bytes().await?, server.anonymous_bytes().await?);
-            let steady = now.0.abs_diff(last.0) * 100 <= last.0;
-            last = now;
-            if steady {
+        let mut readings = Vec::new();
+        for _ in 0..40 {
+            readings.push((server.rss_bytes().await?, server.anonymous_bytes().await?));
+            let recent = &readings[readings.len().saturating_sub(5)..];
+            let low = recent.iter().map(|r| r.0).min().unwrap_or(0);
+            let high = recent.iter().map(|r| r.0).max().unwrap_or(0);
+            if recent.len() == 5 && (high - low) * 100 <= low {
                 break;
             }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        anyhow::Ok(last)
+        anyhow::Ok(*readings.last().expect("one reading at least"))
     };
     let before = settle().await?;
     let text = "p".repeat(kib * 1024);

@@ -47,6 +47,9 @@ impl TryFrom<VersionRow> for FileVersion {
 #[error("unknown version kind {0:?}")]
 struct UnknownKind(String);
 
+/// Updates larger than this are stored by a statement of their own, bound as a blob.
+const BLOB_BYTES: usize = 16 * 1024;
+
 fn seq(value: i64) -> u64 {
     u64::try_from(value).unwrap_or_default()
 }
@@ -95,19 +98,33 @@ impl DocumentStore for SqliteStore {
                 .find(|(f, _)| *f == id)
                 .map(|(_, last)| seq(*last))
         });
-        let rows: Vec<serde_json::Value> = updates
+        // Small updates (keystrokes) travel together as JSON, hex-encoded; a large one
+        // (a paste, a chunk of an import) is bound as a blob of its own, sparing the text
+        // copies JSON and hex would make of it on both sides.
+        let (large, small): (Vec<_>, Vec<_>) = updates
             .iter()
             .zip(&seqs)
-            .filter_map(|((file, update), seq)| {
-                let seq = (*seq)?;
-                Some(serde_json::json!([
-                    encode_id(file.0),
-                    seq,
-                    hex::encode(update)
-                ]))
-            })
-            .collect();
-        if !rows.is_empty() {
+            .filter_map(|((file, update), seq)| Some((*file, *update, (*seq)?)))
+            .partition(|(_, update, _)| update.len() > BLOB_BYTES);
+        for (file, update, seq) in large {
+            sqlx::query(
+                "INSERT INTO document_updates (file_id, seq, data, created_at) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(encode_id(file.0))
+            .bind(as_i64(seq))
+            .bind(update)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !small.is_empty() {
+            let rows: Vec<serde_json::Value> = small
+                .into_iter()
+                .map(|(file, update, seq)| {
+                    serde_json::json!([encode_id(file.0), seq, hex::encode(update)])
+                })
+                .collect();
             sqlx::query(
                 "INSERT INTO document_updates (file_id, seq, data, created_at) \
                  SELECT value ->> 0, value ->> 1, unhex(value ->> 2), ? FROM json_each(?)",

@@ -290,3 +290,30 @@ async fn a_batch_of_updates_numbers_each_files_own_in_order_and_skips_missing_fi
     assert_eq!(stored.updates, [(1, b"b1".to_vec())]);
     assert_eq!(f.store.append_updates(&[], f.now()).await.unwrap(), []);
 }
+
+#[tokio::test]
+async fn large_and_small_updates_in_one_batch_keep_their_bytes_and_order() {
+    let f = Fixture::new().await;
+    let (ada, _, workspace) = f.desk().await;
+    let a = f.file(&workspace, &ada, "paste.txt", None).await;
+    let b = f.file(&workspace, &ada, "other.txt", None).await;
+    // Every byte value, at sizes either side of any batching threshold a backend uses.
+    let paste: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+    let medium: Vec<u8> = (0..20_000u32).map(|i| (i % 256) as u8).collect();
+    let batch: Vec<(FileId, &[u8])> = vec![
+        (a.id, b"k1"),
+        (a.id, &paste),
+        (b.id, &medium),
+        (a.id, b"k2"),
+        (b.id, b"\x00\xff"),
+    ];
+    let seqs = f.store.append_updates(&batch, f.now()).await.unwrap();
+    assert_eq!(seqs, [Some(1), Some(2), Some(1), Some(3), Some(2)]);
+    let stored = f.store.load_document(a.id).await.unwrap();
+    assert_eq!(
+        stored.updates,
+        [(1, b"k1".to_vec()), (2, paste.clone()), (3, b"k2".to_vec())]
+    );
+    let stored = f.store.load_document(b.id).await.unwrap();
+    assert_eq!(stored.updates, [(1, medium), (2, b"\x00\xff".to_vec())]);
+}
