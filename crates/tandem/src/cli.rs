@@ -52,6 +52,7 @@ pub async fn run() -> anyhow::Result<()> {
 
 async fn worker(settings: &Settings) -> anyhow::Result<()> {
     let app = Application::build_worker(settings).await?;
+    let stop = shutdown_signal()?;
     println!(
         "tandem worker running {} jobs at once",
         settings.jobs_concurrency.max(1)
@@ -60,16 +61,17 @@ async fn worker(settings: &Settings) -> anyhow::Result<()> {
         concurrency = settings.jobs_concurrency.max(1),
         "worker started"
     );
-    app.run_until(shutdown_signal()).await
+    app.run_until(stop).await
 }
 
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     let addr = app.local_addr()?;
+    let stop = shutdown_signal()?;
     println!("tandem listening on http://{addr}");
     println!("API docs at http://{addr}/api/docs (OpenAPI: http://{addr}/api/openapi.json)");
     tracing::info!(%addr, "listening");
-    app.run_until(shutdown_signal()).await
+    app.run_until(stop).await
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -351,28 +351,19 @@ async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManage
     Ok(manager)
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Listens for SIGINT (Ctrl-C) and SIGTERM from now on; the future completes on the
+/// first. The handlers are installed before this returns, not when the future is first
+/// polled, so a signal sent the moment the server announces itself drains it instead of
+/// killing it with the default action.
+pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(error = %error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received; draining");
+        tracing::info!("shutdown signal received; draining");
+    })
 }

