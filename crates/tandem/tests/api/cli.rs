@@ -228,4 +228,8 @@ async fn serve_listens_and_exits_cleanly_on_sigterm() {
         rest.iter().any(|l| l.contains("/api/docs")),
         "the docs address is printed: {rest:?}"
     );
+    assert!(
+        reqwest::get(format!("{address}/healthz")).await.is_err(),
+        "the port is closed after exit"
+    );
 }
