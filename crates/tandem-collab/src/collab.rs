@@ -18,6 +18,7 @@ use yrs::updates::decoder::Decode;
 
 use crate::commit::{Committer, Relay, SERVER, Submitted};
 use crate::document::{Document, PeerId};
+use crate::integrity::Unintegrable;
 use crate::message::CloseCode;
 use crate::text;
 
@@ -65,6 +66,9 @@ pub enum CollabError {
     TooLarge,
     #[error("not a Yjs update")]
     BadUpdate,
+    /// An update that would not integrate whole into the document (`integrity`).
+    #[error("the update does not integrate: {0}")]
+    Unintegrable(#[from] Unintegrable),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -84,7 +88,7 @@ impl CollabError {
         match self {
             Self::NotFound => CloseCode::NotFound,
             Self::TooLarge => CloseCode::TooLarge,
-            Self::BadUpdate => CloseCode::BadMessage,
+            Self::BadUpdate | Self::Unintegrable(_) => CloseCode::BadMessage,
             Self::Store(_) => CloseCode::StorageFailed,
         }
     }

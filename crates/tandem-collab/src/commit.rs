@@ -17,11 +17,12 @@ use tandem_domain::{Clock, FileId};
 use tandem_realtime::{Bus, Envelope};
 use tandem_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
-use yrs::Update;
 use yrs::updates::encoder::Encode;
+use yrs::{StateVector, Update};
 
 use crate::collab::{CollabError, topic};
 use crate::document::{Document, PeerId};
+use crate::integrity::UpdateShape;
 
 /// Updates one batch takes at most, and bytes: a batch is one transaction, and a huge
 /// one would hold the database's write lock (on SQLite, everyone's) for too long.
@@ -53,7 +54,7 @@ struct Pending {
     /// Whether `bytes` was admitted to the document's size (a peer's update) and is to be
     /// released once stored.
     admitted: bool,
-    reply: oneshot::Sender<Result<(), StoreError>>,
+    reply: oneshot::Sender<Result<(), CollabError>>,
 }
 
 /// Where the stored updates go besides storage.
@@ -84,14 +85,14 @@ impl std::fmt::Debug for Pending {
 /// stored (`NotFound`: the file is gone).
 #[derive(Debug)]
 #[must_use = "the update's outcome, which says whether it was stored"]
-pub struct Submitted(oneshot::Receiver<Result<(), StoreError>>);
+pub struct Submitted(oneshot::Receiver<Result<(), CollabError>>);
 
 impl Future for Submitted {
     type Output = Result<(), CollabError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.0).poll(cx).map(|answer| match answer {
-            Ok(result) => result.map_err(CollabError::from),
+            Ok(result) => result,
             Err(_) => Err(CollabError::Store(stopped())),
         })
     }
@@ -131,7 +132,7 @@ impl Committer {
         };
         if let Err(mpsc::error::SendError(pending)) = self.queue.send(pending).await {
             pending.release();
-            let _ = pending.reply.send(Err(stopped()));
+            let _ = pending.reply.send(Err(CollabError::Store(stopped())));
         }
         Submitted(answer)
     }
@@ -159,10 +160,39 @@ async fn run(
                 Err(_) => break,
             }
         }
+        refuse_unintegrable(&mut batch);
         let mut groups = merge(&mut batch);
         let stored = commit(store.as_ref(), clock.as_ref(), &groups).await;
         relay.send(&mut groups, &stored, &batch).await;
         answer(&mut batch, &groups, stored);
+    }
+}
+
+/// Answers and removes the peers' updates that would not integrate whole into their
+/// documents (`integrity`), so they are never stored, merged or relayed. Each is checked
+/// against its document as it will be once the batch's earlier updates are applied: a
+/// peer's next keystroke builds on its previous one, stored in the same batch.
+fn refuse_unintegrable(batch: &mut Vec<Pending>) {
+    let mut known: HashMap<FileId, StateVector> = HashMap::new();
+    let mut refused = Vec::new();
+    for (i, pending) in batch.iter().enumerate() {
+        let Some(document) = pending.document.as_ref().filter(|_| pending.peer != SERVER) else {
+            continue;
+        };
+        let known = known
+            .entry(pending.file)
+            .or_insert_with(|| document.state_vector());
+        let checked =
+            UpdateShape::read(&pending.update).and_then(|shape| shape.integrate_into(known));
+        if let Err(why) = checked {
+            tracing::info!(file = %pending.file, peer = pending.peer, %why, "refused a Yjs update that does not integrate");
+            refused.push((i, why));
+        }
+    }
+    for (i, why) in refused.into_iter().rev() {
+        let pending = batch.remove(i);
+        pending.release();
+        let _ = pending.reply.send(Err(CollabError::Unintegrable(why)));
     }
 }
 
@@ -338,9 +368,11 @@ fn answer(
     }
     for (pending, outcome) in batch.drain(..).zip(outcome) {
         pending.release();
-        let _ = pending
-            .reply
-            .send(outcome.unwrap_or_else(|| Err(stopped())));
+        let _ = pending.reply.send(
+            outcome
+                .unwrap_or_else(|| Err(stopped()))
+                .map_err(CollabError::from),
+        );
     }
 }
 

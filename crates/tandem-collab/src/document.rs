@@ -190,6 +190,11 @@ impl Document {
         Some(frame)
     }
 
+    /// What the document holds of each client.
+    pub(crate) fn state_vector(&self) -> StateVector {
+        self.lock().doc.transact().state_vector()
+    }
+
     /// The answer to a peer's sync step 1: everything it lacks, as updates of at most
     /// about [`SYNC_CHUNK_BYTES`] followed by the sync step 2 that completes the sync.
     pub fn sync_step2(&self, state_vector: &StateVector) -> Arc<[Frame]> {

@@ -258,7 +258,9 @@ pub(super) fn collab_error(error: CollabError) -> ApiError {
     match error {
         CollabError::NotFound => ApiError::not_found("no such file"),
         CollabError::TooLarge => too_large(),
-        CollabError::BadUpdate => {
+        // Only peers' updates are checked for integrity; the server's are made from the
+        // stored document.
+        CollabError::BadUpdate | CollabError::Unintegrable(_) => {
             ApiError::Internal(anyhow::anyhow!("the server made a bad update"))
         }
         CollabError::Store(error) => error.into(),
