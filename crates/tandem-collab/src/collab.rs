@@ -117,7 +117,7 @@ pub struct Collab {
     /// Files changed since the last maintenance pass.
     pub(crate) edited: Arc<Mutex<HashSet<FileId>>>,
     /// Stores peers' updates in batches.
-    committer: Committer,
+    pub(crate) committer: Committer,
     /// The node's stop: sockets close, and [`Collab::run`] unloads every document.
     pub(crate) stop: CancellationToken,
 }

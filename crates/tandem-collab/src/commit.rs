@@ -66,10 +66,17 @@ pub(crate) struct Relay {
     pub edited: Arc<Mutex<HashSet<FileId>>>,
 }
 
+/// What the batching task is given: an update, or a flush that is answered once every
+/// update queued before it is stored, applied and relayed.
+enum Work {
+    Update(Pending),
+    Flush(oneshot::Sender<()>),
+}
+
 /// The handle submitters use; the batching task runs until every handle is dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct Committer {
-    queue: mpsc::Sender<Pending>,
+    queue: mpsc::Sender<Work>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -105,8 +112,8 @@ fn stopped() -> StoreError {
 impl Committer {
     /// Starts the batching task on the current runtime.
     pub(crate) fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, relay: Relay) -> Self {
-        let (queue, pending) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, clock, relay, pending));
+        let (queue, work) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, clock, relay, work));
         Self { queue }
     }
 
@@ -130,11 +137,22 @@ impl Committer {
             decoded,
             reply,
         };
-        if let Err(mpsc::error::SendError(pending)) = self.queue.send(pending).await {
+        if let Err(mpsc::error::SendError(Work::Update(pending))) =
+            self.queue.send(Work::Update(pending)).await
+        {
             pending.release();
             let _ = pending.reply.send(Err(CollabError::Store(stopped())));
         }
         Submitted(answer)
+    }
+
+    /// Returns once every update queued so far is stored, applied and relayed (or
+    /// failed): at shutdown, before the final compactions and versions.
+    pub(crate) async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.queue.send(Work::Flush(done)).await.is_ok() {
+            let _ = flushed.await;
+        }
     }
 }
 
@@ -142,20 +160,33 @@ async fn run(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     relay: Relay,
-    mut pending: mpsc::Receiver<Pending>,
+    mut queue: mpsc::Receiver<Work>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = pending.recv().await {
+    while let Some(first) = queue.recv().await {
+        let first = match first {
+            Work::Update(pending) => pending,
+            Work::Flush(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
         // Sockets whose earlier updates just went out are about to send their next ones:
         // let them run first, so they join this batch instead of each starting one.
         tokio::task::yield_now().await;
         let mut bytes = first.bytes;
         batch.push(first);
+        // A flush met while gathering is answered once this batch is done.
+        let mut flush = None;
         while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
-            match pending.try_recv() {
-                Ok(next) => {
+            match queue.try_recv() {
+                Ok(Work::Update(next)) => {
                     bytes += next.bytes;
                     batch.push(next);
+                }
+                Ok(Work::Flush(done)) => {
+                    flush = Some(done);
+                    break;
                 }
                 Err(_) => break,
             }
@@ -165,6 +196,9 @@ async fn run(
         let stored = commit(store.as_ref(), clock.as_ref(), &groups).await;
         relay.send(&mut groups, &stored, &batch).await;
         answer(&mut batch, &groups, stored);
+        if let Some(done) = flush {
+            let _ = done.send(());
+        }
     }
 }
 

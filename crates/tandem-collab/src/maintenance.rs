@@ -22,7 +22,8 @@ const TICK: Duration = Duration::from_millis(250);
 
 impl Collab {
     /// Runs until the node's stop: routes other nodes' updates to loaded documents and
-    /// maintains them. On stop, compacts and unloads every document.
+    /// maintains them. The documents stay loaded: [`Collab::shut_down`] stores them once
+    /// their sockets are gone.
     pub async fn run(self: Arc<Self>) {
         let stop = self.stop.clone();
         let routing = self.clone().route_bus(stop.clone());
@@ -44,12 +45,19 @@ impl Collab {
                     }
                 }
             }
-            self.note_edits(self.clock.now());
-            for document in self.all() {
-                self.unload(&document, true).await;
-            }
         };
         tokio::join!(routing, maintaining);
+    }
+
+    /// The last work of a stopping node, once its sockets have closed: stores every update
+    /// still waiting, then compacts and unloads every document, taking the automatic
+    /// version of each editing session that ends here.
+    pub async fn shut_down(&self) {
+        self.committer.flush().await;
+        self.note_edits(self.clock.now());
+        for document in self.all() {
+            self.unload(&document, true).await;
+        }
     }
 
     async fn route_bus(self: Arc<Self>, stop: CancellationToken) {

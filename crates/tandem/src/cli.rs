@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 
 use crate::settings::{Overrides, Settings};
 use crate::startup::{Application, shutdown_signal};
-use crate::telemetry;
+use crate::{process, telemetry};
 
 /// Tandem: a self-hosted, real-time collaborative workspace server.
 #[derive(Debug, Parser)]
@@ -43,6 +43,14 @@ pub async fn run() -> anyhow::Result<()> {
     };
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
     telemetry::init(settings.log_format);
+    process::private_files();
+    let embedded = settings
+        .database_url()
+        .expose_secret()
+        .starts_with("sqlite:");
+    if embedded || settings.signing_secret.is_none() {
+        process::prepare_data_dir(&settings.data_dir)?;
+    }
     match command {
         "serve" => serve(&settings).await,
         "migrate" => migrate(&settings).await,

@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod http_server;
+pub mod process;
 mod secret;
 pub mod settings;
 pub mod startup;

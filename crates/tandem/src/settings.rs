@@ -50,6 +50,18 @@ pub struct Settings {
     pub auth_rate_limit_per_minute: u32,
     /// Trust the last `X-Forwarded-For` entry as the client address (behind a proxy).
     pub trust_forwarded_for: bool,
+    /// How long a connection may take to send a whole request head, counted from when it
+    /// opened or its previous answer went out (so also how long it may sit idle).
+    #[serde(with = "humantime_serde")]
+    pub http_header_timeout: Duration,
+    /// The largest request line plus headers accepted, in bytes (431 above).
+    pub http_max_header_bytes: usize,
+    /// Open connections (WebSockets included) served at once; more are refused with 503.
+    /// 0: as many as the open-files limit allows, less 512 for everything else.
+    pub max_connections: usize,
+    /// Open connections one client address may hold at once; 0 for no limit (behind a
+    /// proxy every client has the proxy's address).
+    pub max_connections_per_address: usize,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
@@ -135,6 +147,10 @@ impl Default for Settings {
             body_limit_bytes: 1024 * 1024,
             auth_rate_limit_per_minute: 10,
             trust_forwarded_for: false,
+            http_header_timeout: Duration::from_secs(10),
+            http_max_header_bytes: 64 * 1024,
+            max_connections: 0,
+            max_connections_per_address: 2_000,
             shutdown_timeout: Duration::from_secs(10),
             realtime_auth_timeout: Duration::from_secs(5),
             realtime_max_frame_bytes: 64 * 1024,
@@ -238,6 +254,14 @@ impl Settings {
         anyhow::ensure!(
             self.body_limit_bytes > 0,
             "body_limit_bytes must be positive"
+        );
+        anyhow::ensure!(
+            self.http_header_timeout >= Duration::from_millis(100),
+            "http_header_timeout must be at least 100ms"
+        );
+        anyhow::ensure!(
+            self.http_max_header_bytes >= 1024,
+            "http_max_header_bytes must be at least 1024"
         );
         anyhow::ensure!(
             self.presence_heartbeat >= Duration::from_millis(100),

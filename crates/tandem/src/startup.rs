@@ -26,9 +26,11 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::secret;
+use crate::http_server::ConnectionLimits;
 use crate::settings::Settings;
+use crate::{process, secret};
 
 /// A server that is bound and ready to run.
 #[derive(Debug)]
@@ -43,8 +45,16 @@ pub struct Application {
     /// Stops the job worker (which finishes or releases its jobs) and the reaper.
     jobs_stop: CancellationToken,
     jobs_tasks: Vec<JoinHandle<()>>,
+    /// The collaborative documents' runner (bus routing and maintenance).
+    collab_task: JoinHandle<()>,
+    /// The realtime background tasks (delivery, routing, presence, typing, last seen).
+    background: TaskTracker,
+    limits: ConnectionLimits,
     shutdown_timeout: Duration,
 }
+
+/// How long the background tasks get to finish once everything else has stopped.
+const BACKGROUND_GRACE: Duration = Duration::from_secs(5);
 
 /// What a process serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +161,7 @@ impl Application {
             },
             realtime.stop.clone(),
         ));
-        tokio::spawn(collab.clone().run());
+        let collab_task = tokio::spawn(collab.clone().run());
         let sandbox = Arc::new(
             Sandbox::new(sandbox_config(settings))
                 .await
@@ -175,7 +185,8 @@ impl Application {
                 chat_limiters,
             },
         )?;
-        tandem_api::realtime::start(&state, departures);
+        let background = TaskTracker::new();
+        tandem_api::realtime::start(&state, departures, &background);
         let jobs_stop = CancellationToken::new();
         let database_url = settings.database_url().expose_secret().to_owned();
         let jobs_tasks = state.jobs.start(Some(database_url), &jobs_stop);
@@ -195,6 +206,9 @@ impl Application {
             store,
             jobs_stop,
             jobs_tasks,
+            collab_task,
+            background,
+            limits: connection_limits(settings, role),
             shutdown_timeout: settings.shutdown_timeout,
         })
     }
@@ -215,8 +229,11 @@ impl Application {
         Ok(listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, gives in-flight requests
-    /// up to the shutdown timeout, and closes the database.
+    /// Serves until `shutdown` completes, then stops in order: stop accepting and close
+    /// the sockets (1001), give in-flight requests and closing sockets up to the shutdown
+    /// timeout, store what the collaborative sockets left (pending updates, compactions,
+    /// the automatic versions of the sessions that end), let running jobs finish or go
+    /// back to the queue, stop the background tasks, and close the database.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -230,23 +247,45 @@ impl Application {
             realtime_stop.cancel();
             signal.cancel();
         });
+        let sockets = self.state.realtime.sockets.clone();
         if let Some(listener) = self.listener {
-            let serve = crate::http_server::serve(listener, self.router, stop.clone());
-            let deadline = async {
-                stop.cancelled().await;
-                tokio::time::sleep(self.shutdown_timeout).await;
+            let serve = crate::http_server::serve(listener, self.router, self.limits, stop.clone());
+            let mut serve = std::pin::pin!(serve);
+            let served = tokio::select! {
+                () = serve.as_mut() => true,
+                () = stop.cancelled() => false,
             };
-            tokio::select! {
-                () = serve => {}
-                () = deadline => tracing::warn!("shutdown timeout reached; dropping unfinished requests"),
+            let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+            if !served && tokio::time::timeout_at(deadline, serve).await.is_err() {
+                tracing::warn!("shutdown timeout reached; dropping unfinished requests");
+            }
+            sockets.close();
+            if tokio::time::timeout_at(deadline, sockets.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!("shutdown timeout reached; sockets still open are dropped");
             }
         } else {
             stop.cancelled().await;
+            sockets.close();
         }
+        // The runner stops on the realtime stop; the last compactions wait for it.
+        if let Err(error) = self.collab_task.await {
+            tracing::error!(%error, "the collaborative documents' runner failed");
+        }
+        self.state.collab.shut_down().await;
         // Running jobs get their grace, then go back to the queue.
         self.jobs_stop.cancel();
         for task in self.jobs_tasks {
             let _ = task.await;
+        }
+        self.background.close();
+        if tokio::time::timeout(BACKGROUND_GRACE, self.background.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("background tasks did not stop in time");
         }
         self.store.close().await;
         tracing::info!("stopped");
@@ -300,10 +339,28 @@ async fn realtime(
             typing_ttl: settings.chat_typing_ttl,
         },
         registry: tandem_api::realtime::control::Registry::default(),
+        sockets: TaskTracker::new(),
         typing: tandem_api::realtime::typing::Typing::default(),
         stop: CancellationToken::new(),
     };
     Ok((realtime, departures))
+}
+
+/// The caps a server's connections are held to; the open-files limit is raised first,
+/// and caps the connections.
+fn connection_limits(settings: &Settings, role: Role) -> ConnectionLimits {
+    let max_connections = match role {
+        Role::Server => {
+            process::connections_within(settings.max_connections, process::raise_open_files_limit())
+        }
+        Role::Worker => 0,
+    };
+    ConnectionLimits {
+        header_timeout: settings.http_header_timeout,
+        max_header_bytes: settings.http_max_header_bytes,
+        max_connections,
+        max_per_address: settings.max_connections_per_address,
+    }
 }
 
 /// Where and with how much code runs.

@@ -58,7 +58,10 @@ pub async fn collab(
     let token = crate::realtime::bearer(&headers).or(query.token);
     // Boxed: the task holds its callback's captures for as long as the socket is open.
     let asked = Box::new(Asked { file_id, token });
-    upgrade.on_upgrade(move |connection| run(state, Box::new(Upgraded { connection, asked })))
+    let sockets = state.realtime.sockets.clone();
+    upgrade.on_upgrade(move |connection| {
+        sockets.track_future(run(state, Box::new(Upgraded { connection, asked })))
+    })
 }
 
 /// The file and token the client asked with, until the socket is opened.

@@ -13,12 +13,19 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::error::ApiError;
+use crate::http::stream::{Place, ServedStream};
 
-/// An upgraded connection: the bare TCP stream, and what the client sent after its
-/// handshake that hyper had already read.
+/// How long the 101 answer may take to reach the client before the connection is
+/// dropped (the request itself was read under the server's header timeout).
+const HANDSHAKE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// An upgraded connection: the bare TCP stream, what the client sent after its
+/// handshake that hyper had already read, and the connection's place under the
+/// server's connection caps.
 pub struct BareConnection {
     pub stream: TcpStream,
     pub read: Vec<u8>,
+    pub place: Option<Place>,
 }
 
 /// A valid WebSocket opening handshake, to be answered with 101.
@@ -66,15 +73,19 @@ impl BareUpgrade {
     {
         let Self { key, on_upgrade } = self;
         tokio::spawn(async move {
-            let upgraded = match on_upgrade.await {
-                Ok(upgraded) => upgraded,
-                Err(error) => {
+            let upgraded = match tokio::time::timeout(HANDSHAKE_DEADLINE, on_upgrade).await {
+                Ok(Ok(upgraded)) => upgraded,
+                Ok(Err(error)) => {
                     tracing::debug!(%error, "the WebSocket upgrade failed");
                     return;
                 }
+                Err(_) => {
+                    tracing::debug!("the WebSocket handshake did not complete in time");
+                    return;
+                }
             };
-            let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
-                tracing::error!("an upgraded connection is not a TCP stream; closing it");
+            let Ok(parts) = upgraded.downcast::<TokioIo<ServedStream>>() else {
+                tracing::error!("an upgraded connection is not a served TCP stream; closing it");
                 return;
             };
             callback(BareConnection::from(parts)).await;
@@ -93,14 +104,16 @@ impl BareUpgrade {
     }
 }
 
-impl From<hyper::upgrade::Parts<TokioIo<TcpStream>>> for BareConnection {
+impl From<hyper::upgrade::Parts<TokioIo<ServedStream>>> for BareConnection {
     /// Takes the stream and a copy of what hyper read ahead; the rest of hyper's parts,
     /// its read buffer among them, is dropped here rather than held by the socket's task
     /// for as long as the socket stays open.
-    fn from(parts: hyper::upgrade::Parts<TokioIo<TcpStream>>) -> Self {
+    fn from(parts: hyper::upgrade::Parts<TokioIo<ServedStream>>) -> Self {
+        let (stream, place) = parts.io.into_inner().into_parts();
         Self {
             read: parts.read_buf.to_vec(),
-            stream: parts.io.into_inner(),
+            stream,
+            place,
         }
     }
 }

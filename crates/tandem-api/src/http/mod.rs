@@ -5,6 +5,7 @@ pub mod metrics;
 mod openapi;
 mod ops;
 mod problem;
+pub mod stream;
 
 use std::time::Duration;
 

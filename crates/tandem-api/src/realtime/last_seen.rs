@@ -9,20 +9,45 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::state::AppState;
 
-/// Records departures until the tracker stops reporting them.
+/// Records departures until the tracker stops reporting them, or the node stops. A
+/// stopping node's sockets leave too: their departures are recorded until the last
+/// socket has closed.
 pub async fn record(state: AppState, mut departures: UnboundedReceiver<Departure>) {
-    while let Some(departure) = departures.recv().await {
-        let place = match departure.topic.parse() {
-            Ok(Channel::Workspace(id)) => Place::Workspace(id),
-            Ok(Channel::Room(id)) => Place::Room(id),
-            _ => continue,
+    let stop = state.realtime.stop.clone();
+    loop {
+        let departure = tokio::select! {
+            () = stop.cancelled() => break,
+            departure = departures.recv() => departure,
         };
-        if let Err(error) = state
-            .store
-            .record_last_seen(place, departure.user_id, departure.at)
-            .await
-        {
-            tracing::warn!(error = ?error, ?place, "recording last seen failed");
-        }
+        let Some(departure) = departure else { return };
+        save(&state, departure).await;
+    }
+    let mut sockets_closed = std::pin::pin!(state.realtime.sockets.wait());
+    loop {
+        let departure = tokio::select! {
+            biased;
+            departure = departures.recv() => departure,
+            () = &mut sockets_closed => break,
+        };
+        let Some(departure) = departure else { return };
+        save(&state, departure).await;
+    }
+    while let Ok(departure) = departures.try_recv() {
+        save(&state, departure).await;
+    }
+}
+
+async fn save(state: &AppState, departure: Departure) {
+    let place = match departure.topic.parse() {
+        Ok(Channel::Workspace(id)) => Place::Workspace(id),
+        Ok(Channel::Room(id)) => Place::Room(id),
+        _ => return,
+    };
+    if let Err(error) = state
+        .store
+        .record_last_seen(place, departure.user_id, departure.at)
+        .await
+    {
+        tracing::warn!(error = ?error, ?place, "recording last seen failed");
     }
 }

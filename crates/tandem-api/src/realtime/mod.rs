@@ -24,6 +24,7 @@ use serde::Deserialize;
 use tandem_realtime::{Bus, Departure, History, Hub, Presence};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -73,22 +74,26 @@ pub struct Realtime {
     pub typing: typing::Typing,
     /// Cancelled at shutdown: sockets close with 1001 and background tasks stop.
     pub stop: CancellationToken,
+    /// Every open socket's task (realtime and collaborative), so that shutdown can wait
+    /// for them to close before it stores what they leave behind.
+    pub sockets: TaskTracker,
 }
 
 /// Starts the node's background tasks: bus → hub delivery, domain events → channels,
 /// access changes → sockets, presence, and presence departures → last seen.
-pub fn start(state: &AppState, departures: UnboundedReceiver<Departure>) {
+/// They run on `tasks`, so that shutdown can wait for them.
+pub fn start(state: &AppState, departures: UnboundedReceiver<Departure>, tasks: &TaskTracker) {
     let realtime = &state.realtime;
     let control_state = state.clone();
-    tokio::spawn(realtime.hub.clone().run_with(
+    tasks.spawn(realtime.hub.clone().run_with(
         realtime.bus.clone(),
         realtime.stop.clone(),
         move |envelope| control::dispatch(&control_state, envelope),
     ));
-    tokio::spawn(routing::route_events(state.clone()));
-    tokio::spawn(typing::listen(state.clone()));
-    tokio::spawn(realtime.presence.clone().run(realtime.stop.clone()));
-    tokio::spawn(last_seen::record(state.clone(), departures));
+    tasks.spawn(routing::route_events(state.clone()));
+    tasks.spawn(typing::listen(state.clone()));
+    tasks.spawn(realtime.presence.clone().run(realtime.stop.clone()));
+    tasks.spawn(last_seen::record(state.clone(), departures));
 }
 
 /// The JSON Schema of every realtime frame, rendered once.
@@ -152,5 +157,8 @@ pub async fn realtime(
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| connection::run(state, socket, token))
+        .on_upgrade(move |socket| {
+            let sockets = state.realtime.sockets.clone();
+            sockets.track_future(connection::run(state, socket, token))
+        })
 }

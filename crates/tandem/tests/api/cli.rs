@@ -140,7 +140,7 @@ async fn migrate_creates_the_embedded_database_in_the_data_dir() {
 }
 
 /// Sends SIGTERM with `kill`, so the test needs no signal crate.
-fn terminate(child: &Child) {
+pub fn terminate(child: &Child) {
     let pid = child.id().expect("the server is running");
     let status = std::process::Command::new("kill")
         .arg("-TERM")
@@ -200,7 +200,12 @@ async fn serve_listens_and_exits_cleanly_on_sigterm() {
     let key = std::fs::metadata(data_dir.join("signing.key")).expect("signing.key exists");
     assert_eq!(key.permissions().mode() & 0o777, 0o600, "signing.key mode");
     assert!(key.len() >= 32);
-    assert!(data_dir.join("tandem.db").exists());
+    // Private to the server's user: the database holds password and token hashes.
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data_dir), 0o700, "data folder mode");
+    for name in ["tandem.db", "tandem.db-wal", "tandem.db-shm"] {
+        assert_eq!(mode(&data_dir.join(name)), 0o600, "{name} mode");
+    }
 
     terminate(&child);
     // The server's own drain deadline is 10 s; an idle server must not need it, which the
@@ -232,4 +237,27 @@ async fn serve_listens_and_exits_cleanly_on_sigterm() {
         reqwest::get(format!("{address}/healthz")).await.is_err(),
         "the port is closed after exit"
     );
+}
+
+#[tokio::test]
+async fn a_data_folder_open_to_others_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir(&data_dir).unwrap();
+    std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = run(tandem(dir.path())
+        .arg("migrate")
+        .arg("--data-dir")
+        .arg(&data_dir))
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        text(&output.stderr).contains("the data folder is open to other users"),
+        "{output:?}"
+    );
+    let mode = std::fs::metadata(data_dir.join("tandem.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the database is created private");
 }
