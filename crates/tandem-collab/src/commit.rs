@@ -12,17 +12,19 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use tandem_domain::{Clock, FileId};
 use tandem_realtime::{Bus, Envelope};
 use tandem_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
-use yrs::updates::encoder::Encode;
 use yrs::{StateVector, Update};
 
 use crate::collab::{CollabError, topic};
 use crate::document::{Document, PeerId};
 use crate::integrity::UpdateShape;
+
+mod merge;
+
+use merge::{Group, merge};
 
 /// Updates one batch takes at most, and bytes: a batch is one transaction, and a huge
 /// one would hold the database's write lock (on SQLite, everyone's) for too long.
@@ -31,9 +33,6 @@ const MAX_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 /// Updates that may wait for a batch: past this, submitters wait for room, which slows
 /// their sockets' reads (backpressure) instead of growing memory.
 const QUEUE: usize = 4096;
-
-/// The most bytes of updates merged into one.
-const MAX_MERGED_BYTES: u64 = 64 * 1024;
 
 /// The peer id of updates the server makes (REST writes, restores): relayed to everyone.
 pub(crate) const SERVER: PeerId = 0;
@@ -230,85 +229,6 @@ fn refuse_unintegrable(batch: &mut Vec<Pending>) {
     }
 }
 
-/// The updates one peer sent one document in a batch, merged into one.
-struct Group {
-    file: FileId,
-    peer: PeerId,
-    /// Indexes into the batch.
-    members: Vec<usize>,
-    update: Bytes,
-    /// `update` decoded, if it came decoded or was merged from decoded updates.
-    decoded: Option<Update>,
-}
-
-/// Groups a batch by document and peer, merging each group's updates (Yjs updates merge
-/// into one that applies exactly as the sequence would). Only small updates are merged,
-/// and only up to [`MAX_MERGED_BYTES`]: a merged update's inserted text becomes one Yjs
-/// struct, and large structs would defeat sending big initial states in pieces. A group
-/// that does not merge (an update that does not decode) is split back into its updates.
-fn merge(batch: &mut [Pending]) -> Vec<Group> {
-    let mut open: HashMap<(FileId, PeerId), usize> = HashMap::new();
-    let mut groups: Vec<Group> = Vec::new();
-    let mut sizes: Vec<u64> = Vec::new();
-    for (i, pending) in batch.iter().enumerate() {
-        let key = (pending.file, pending.peer);
-        let joins = open
-            .get(&key)
-            .copied()
-            .filter(|&at| sizes[at] + pending.bytes <= MAX_MERGED_BYTES);
-        let at = joins.unwrap_or_else(|| {
-            groups.push(Group {
-                file: pending.file,
-                peer: pending.peer,
-                members: Vec::new(),
-                update: Bytes::new(),
-                decoded: None,
-            });
-            sizes.push(0);
-            open.insert(key, groups.len() - 1);
-            groups.len() - 1
-        });
-        groups[at].members.push(i);
-        sizes[at] += pending.bytes;
-    }
-    let mut merged = Vec::with_capacity(groups.len());
-    for mut group in groups {
-        if let [only] = group.members[..] {
-            group.update = Bytes::from(std::mem::take(&mut batch[only].update));
-            group.decoded = batch[only].decoded.take();
-            merged.push(group);
-            continue;
-        }
-        // Decoded updates merge without decoding them again.
-        let decoded: Option<Vec<Update>> = group
-            .members
-            .iter()
-            .map(|&i| batch[i].decoded.take())
-            .collect();
-        if let Some(decoded) = decoded {
-            let update = Update::merge_updates(decoded);
-            group.update = Bytes::from(update.encode_v1());
-            group.decoded = Some(update);
-            merged.push(group);
-            continue;
-        }
-        match yrs::merge_updates_v1(group.members.iter().map(|&i| &batch[i].update)) {
-            Ok(update) => {
-                group.update = Bytes::from(update);
-                merged.push(group);
-            }
-            Err(_) => merged.extend(group.members.iter().map(|&i| Group {
-                file: group.file,
-                peer: group.peer,
-                members: vec![i],
-                update: Bytes::from(std::mem::take(&mut batch[i].update)),
-                decoded: None,
-            })),
-        }
-    }
-    merged
-}
-
 /// Stores every group's update, in one transaction if it can; each group's seq (`None`:
 /// the file is gone) or error. If the batch fails as a whole, each update is tried alone,
 /// so one bad update cannot fail its neighbours and each submitter hears its own error.
@@ -431,106 +351,4 @@ fn clone_result(result: &Result<(), StoreError>) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use tandem_domain::FileId;
-    use uuid::Uuid;
-    use yrs::updates::decoder::Decode;
-    use yrs::{Doc, GetString, Text, Transact, Update};
-
-    use super::*;
-
-    fn pending(file: FileId, peer: PeerId, update: Vec<u8>) -> Pending {
-        Pending {
-            file,
-            document: None,
-            peer,
-            bytes: update.len() as u64,
-            admitted: false,
-            decoded: Update::decode_v1(&update).ok(),
-            update,
-            reply: oneshot::channel().0,
-        }
-    }
-
-    fn typed(doc: &Doc, at: u32, chunk: &str) -> Vec<u8> {
-        let text = doc.get_or_insert_text("content");
-        let mut txn = doc.transact_mut();
-        text.insert(&mut txn, at, chunk);
-        txn.encode_update_v1()
-    }
-
-    fn text_after(updates: &[&[u8]]) -> String {
-        let doc = Doc::new();
-        for update in updates {
-            doc.transact_mut()
-                .apply_update(Update::decode_v1(update).unwrap())
-                .unwrap();
-        }
-        let text = doc.get_or_insert_text("content");
-        text.get_string(&doc.transact())
-    }
-
-    #[test]
-    fn a_peers_small_updates_merge_into_one_that_applies_as_the_sequence() {
-        let (file, other_file) = (FileId(Uuid::now_v7()), FileId(Uuid::now_v7()));
-        let (ada, bob) = (Doc::new(), Doc::new());
-        let mut batch = vec![
-            pending(file, 1, typed(&ada, 0, "he")),
-            pending(file, 2, typed(&bob, 0, "x")),
-            pending(file, 1, typed(&ada, 2, "ll")),
-            pending(other_file, 1, typed(&Doc::new(), 0, "elsewhere")),
-            pending(file, 1, typed(&ada, 4, "o")),
-        ];
-        let sequence: Vec<Vec<u8>> = batch.iter().map(|p| p.update.clone()).collect();
-        let groups = merge(&mut batch);
-        let shape: Vec<(FileId, PeerId, Vec<usize>)> = groups
-            .iter()
-            .map(|g| (g.file, g.peer, g.members.clone()))
-            .collect();
-        assert_eq!(
-            shape,
-            vec![
-                (file, 1, vec![0, 2, 4]),
-                (file, 2, vec![1]),
-                (other_file, 1, vec![3]),
-            ]
-        );
-        let merged: Vec<&[u8]> = groups
-            .iter()
-            .filter(|g| g.file == file)
-            .map(|g| &g.update[..])
-            .collect();
-        let one_by_one: Vec<&[u8]> = [0, 1, 2, 4].iter().map(|&i| &sequence[i][..]).collect();
-        assert_eq!(text_after(&merged), text_after(&one_by_one));
-        assert_eq!(text_after(&merged).len(), "hello".len() + 1);
-    }
-
-    #[test]
-    fn large_updates_are_not_merged() {
-        let file = FileId(Uuid::now_v7());
-        let ada = Doc::new();
-        let big = "y".repeat(48 * 1024);
-        let mut batch = vec![
-            pending(file, 1, typed(&ada, 0, &big)),
-            pending(file, 1, typed(&ada, 0, &big)),
-            pending(file, 1, typed(&ada, 0, "a")),
-            pending(file, 1, typed(&ada, 0, "b")),
-        ];
-        let groups = merge(&mut batch);
-        let members: Vec<Vec<usize>> = groups.iter().map(|g| g.members.clone()).collect();
-        assert_eq!(members, vec![vec![0], vec![1, 2, 3]]);
-    }
-
-    #[test]
-    fn an_update_that_does_not_decode_is_stored_alone() {
-        let file = FileId(Uuid::now_v7());
-        let ada = Doc::new();
-        let mut batch = vec![
-            pending(file, 1, typed(&ada, 0, "a")),
-            pending(file, 1, vec![0xff, 0xff, 0xff]),
-        ];
-        let groups = merge(&mut batch);
-        let members: Vec<Vec<usize>> = groups.iter().map(|g| g.members.clone()).collect();
-        assert_eq!(members, vec![vec![0], vec![1]]);
-    }
-}
+mod tests;

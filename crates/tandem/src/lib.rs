@@ -8,6 +8,7 @@ mod secret;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+mod wiring;
 
 pub use settings::{LogFormat, Overrides, Settings};
 pub use startup::Application;
