@@ -91,7 +91,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
                 if session.apply(change).await {
                     continue;
                 }
-                let _ = closer.send((CloseCode::Forbidden.code(), "session revoked"));
+                let _ = closer.send(Closing::With(CloseCode::Forbidden.code(), "session revoked"));
                 break;
             }
             message = tokio::time::timeout(IDLE_LIMIT, stream.next()) => message,
@@ -101,7 +101,13 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
             Ok(Some(Ok(Message::Binary(_)))) => {
                 session.error(None, "invalid_frame", "frames are JSON text");
             }
-            Ok(Some(Ok(Message::Close(_))) | None) => break,
+            Ok(Some(Ok(Message::Close(_)))) => {
+                // tungstenite has queued the answer: the client's code echoed, or 1002
+                // for a code no one may send.
+                let _ = closer.send(Closing::Answer);
+                break;
+            }
+            Ok(None) => break,
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
             Ok(Some(Err(error))) => {
                 // axum does not expose tungstenite's typed error; its capacity error
@@ -112,7 +118,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
                 } else {
                     1002
                 };
-                let _ = closer.send((
+                let _ = closer.send(Closing::With(
                     code,
                     if too_big {
                         "frame too large"
@@ -123,7 +129,7 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
                 break;
             }
             Err(_) => {
-                let _ = closer.send((1001, "no sign of life"));
+                let _ = closer.send(Closing::With(1001, "no sign of life"));
                 break;
             }
         }
@@ -180,7 +186,7 @@ async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut receiver: OutboxReceiver,
     overflow: CancellationToken,
-    mut close_request: oneshot::Receiver<(u16, &'static str)>,
+    mut close_request: oneshot::Receiver<Closing>,
     stop: CancellationToken,
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -190,7 +196,15 @@ async fn write(
         let mut batch = Vec::new();
         tokio::select! {
             biased;
-            request = &mut close_request => break request.ok(),
+            request = &mut close_request => match request {
+                Ok(Closing::With(code, reason)) => break Some((code, reason)),
+                Ok(Closing::Answer) => {
+                    // Flushing sends the answer tungstenite queued.
+                    let _ = tokio::time::timeout(CLOSE_WAIT, sink.close()).await;
+                    return;
+                }
+                Err(_) => break None,
+            },
             () = overflow.cancelled() => break Some((CloseCode::SlowConsumer.code(), "slow consumer")),
             () = stop.cancelled() => break Some((CloseCode::GoingAway.code(), "server shutting down")),
             _ = ping.tick() => batch.push(Message::Ping(Bytes::new())),
@@ -230,6 +244,14 @@ async fn write(
     if let Some((code, reason)) = reason {
         let _ = tokio::time::timeout(CLOSE_WAIT, sink.send(close(code, reason))).await;
     }
+}
+
+/// How the reader asks the writer to end the socket.
+enum Closing {
+    /// Close with this code and reason.
+    With(u16, &'static str),
+    /// Answer the client's close frame.
+    Answer,
 }
 
 /// A queued frame as a text message (frames are JSON, so always UTF-8).

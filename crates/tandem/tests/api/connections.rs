@@ -163,3 +163,33 @@ async fn requests_hyper_cannot_parse_are_answered_as_problems() {
         assert_eq!(body["status"], wanted_status);
     }
 }
+
+#[tokio::test]
+async fn a_close_frame_with_an_invalid_code_is_answered_with_1002_on_both_sockets() {
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    let app = spawn_app_with(|_| {}).await;
+    let user = app.new_user().await;
+    let invalid = || {
+        Message::Close(Some(CloseFrame {
+            code: CloseCode::from(999),
+            reason: "".into(),
+        }))
+    };
+
+    let mut realtime = crate::socket::Socket::open(&app.address, &user.access_token).await;
+    realtime.send_ws(invalid()).await;
+    assert_eq!(realtime.close_code().await, 1002);
+
+    let cast = crate::tenancy_helpers::Cast::new(&app).await;
+    let scene = crate::tenancy_helpers::Scene::new(&app, &cast).await;
+    let token = &cast.editor.access_token;
+    let file =
+        crate::files::create_file(&app, &scene, token, serde_json::json!({"path": "c.txt"})).await;
+    let mut collab =
+        crate::yclient::YClient::synced(&app.address, file["id"].as_str().unwrap(), token).await;
+    collab.send_ws(invalid()).await;
+    assert_eq!(collab.close_code().await, 1002);
+}

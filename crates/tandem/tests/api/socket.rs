@@ -146,6 +146,11 @@ impl Socket {
         }
     }
 
+    /// Sends any WebSocket message (a close with a chosen code, say).
+    pub async fn send_ws(&mut self, message: Message) {
+        self.0.send(message).await.expect("a message sent");
+    }
+
     /// The code the server closes with, within 5 s.
     pub async fn close_code(&mut self) -> u16 {
         loop {
