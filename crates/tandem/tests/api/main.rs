@@ -43,6 +43,7 @@ mod refresh;
 mod register;
 mod role_matrix;
 mod scale_out;
+mod session_nodes;
 mod sessions;
 mod socket;
 mod swagger_ui;
