@@ -29,6 +29,7 @@ mod jobs;
 mod jobs_kinds;
 mod jobs_workers;
 mod login;
+mod login_backoff;
 mod members;
 mod node_restart;
 mod openapi;
