@@ -33,6 +33,7 @@ mod login_backoff;
 mod members;
 mod node_restart;
 mod openapi;
+mod path_params;
 mod presence;
 mod presence_nodes;
 mod projects;
