@@ -15,7 +15,7 @@ use crate::auth::{AccessTokens, Passwords, SessionCache};
 use crate::events::EventPublisher;
 use crate::http::metrics::Metrics;
 use crate::jobs::events::PublishJobEvents;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{LoginBackoff, RateLimiter};
 use crate::realtime::Realtime;
 
 /// The settings the API itself reads; the binary derives them from its own `Settings`.
@@ -57,6 +57,8 @@ pub struct App {
     pub sessions: SessionCache,
     /// Guards register, login and refresh, per client address.
     pub auth_limiter: Arc<dyn RateLimiter>,
+    /// Slows down repeated failed logins per account, from any address.
+    pub login_backoff: Arc<dyn LoginBackoff>,
     /// Present in scale-out mode; checked by `/readyz`.
     pub redis: Option<redis::aio::ConnectionManager>,
     pub metrics: Metrics,
@@ -78,6 +80,7 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub auth_limiter: Arc<dyn RateLimiter>,
+    pub login_backoff: Arc<dyn LoginBackoff>,
     pub redis: Option<redis::aio::ConnectionManager>,
     pub realtime: Realtime,
     pub collab: Arc<Collab>,
@@ -92,6 +95,7 @@ impl AppState {
             store,
             clock,
             auth_limiter,
+            login_backoff,
             redis,
             realtime,
             collab,
@@ -128,6 +132,7 @@ impl AppState {
             store,
             clock,
             auth_limiter,
+            login_backoff,
             redis,
         })))
     }

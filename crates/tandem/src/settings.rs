@@ -48,6 +48,17 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// Register + login + refresh requests allowed per client address per minute.
     pub auth_rate_limit_per_minute: u32,
+    /// Failed logins one account (email) may have, from any address, before it is
+    /// locked out.
+    pub login_max_failures: u32,
+    /// Failed logins are forgotten after this long without another.
+    #[serde(with = "humantime_serde")]
+    pub login_failure_window: Duration,
+    /// The first lockout; each further failure doubles it, up to `login_lockout_max`.
+    #[serde(with = "humantime_serde")]
+    pub login_lockout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub login_lockout_max: Duration,
     /// Trust the last `X-Forwarded-For` entry as the client address (behind a proxy).
     pub trust_forwarded_for: bool,
     /// How long a connection may take to send a whole request head, counted from when it
@@ -146,6 +157,10 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             body_limit_bytes: 1024 * 1024,
             auth_rate_limit_per_minute: 10,
+            login_max_failures: 5,
+            login_failure_window: Duration::from_secs(15 * 60),
+            login_lockout: Duration::from_secs(60),
+            login_lockout_max: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
             http_header_timeout: Duration::from_secs(10),
             http_max_header_bytes: 64 * 1024,
@@ -252,6 +267,14 @@ impl Settings {
             "auth_rate_limit_per_minute must be at least 1"
         );
         anyhow::ensure!(
+            self.login_max_failures > 0
+                && self.login_failure_window >= Duration::from_secs(1)
+                && self.login_lockout >= Duration::from_secs(1)
+                && self.login_lockout_max >= self.login_lockout,
+            "login_max_failures must be at least 1, login_failure_window and login_lockout \
+             at least 1s, and login_lockout_max at least login_lockout"
+        );
+        anyhow::ensure!(
             self.body_limit_bytes > 0,
             "body_limit_bytes must be positive"
         );
@@ -344,88 +367,4 @@ fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::result_large_err,
-    reason = "figment::Jail fixes the closures' error type to figment::Error"
-)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn layers_apply_in_order_flags_env_file_defaults() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "tandem.toml",
-                r#"
-                listen = "127.0.0.1:9000"
-                data_dir = "/from/file"
-                log_format = "json"
-                access_token_ttl = "5m"
-                cors_origins = ["https://a.example"]
-                "#,
-            )?;
-            jail.set_env("TANDEM_DATA_DIR", "/from/env");
-            jail.set_env(
-                "TANDEM_CORS_ORIGINS",
-                "https://b.example, https://c.example",
-            );
-            let flags = Overrides {
-                log_format: Some(LogFormat::Pretty),
-                ..Overrides::default()
-            };
-            let s = Settings::load(None, &flags).map_err(|e| e.to_string())?;
-            assert_eq!(s.listen.port(), 9000, "file beats default");
-            assert_eq!(s.data_dir, PathBuf::from("/from/env"), "env beats file");
-            assert_eq!(s.log_format, LogFormat::Pretty, "flag beats file");
-            assert_eq!(s.access_token_ttl, Duration::from_secs(300));
-            assert_eq!(s.cors_origins, ["https://b.example", "https://c.example"]);
-            assert_eq!(s.refresh_token_ttl, Duration::from_secs(7 * 24 * 3600));
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn secrets_are_redacted_in_debug() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env(
-                "TANDEM_DATABASE_URL",
-                "postgres://u:hunter2hunter2@db/tandem",
-            );
-            jail.set_env("TANDEM_SIGNING_SECRET", "s".repeat(40));
-            let s = Settings::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
-            let debug = format!("{s:?}");
-            assert!(!debug.contains("hunter2"));
-            let flags = Overrides {
-                database_url: Some("postgres://u:hunter2hunter2@db/tandem".into()),
-                ..Overrides::default()
-            };
-            assert!(!format!("{flags:?}").contains("hunter2"));
-            assert!(!debug.contains("ssssssss"));
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn the_default_database_is_sqlite_in_the_data_dir() {
-        let s = Settings {
-            data_dir: PathBuf::from("/srv/tandem"),
-            ..Settings::default()
-        };
-        assert_eq!(
-            s.database_url().expose_secret(),
-            "sqlite:///srv/tandem/tandem.db"
-        );
-    }
-
-    #[test]
-    fn bad_values_are_rejected() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("TANDEM_SIGNING_SECRET", "short");
-            assert!(Settings::load(None, &Overrides::default()).is_err());
-            jail.set_env("TANDEM_SIGNING_SECRET", "s".repeat(40));
-            jail.set_env("TANDEM_ACCESS_TOKEN_TTL", "not a duration");
-            assert!(Settings::load(None, &Overrides::default()).is_err());
-            Ok(())
-        });
-    }
-}
+mod tests;

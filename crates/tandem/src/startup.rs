@@ -10,7 +10,10 @@ use anyhow::Context;
 use axum::Router;
 use secrecy::ExposeSecret;
 use tandem_api::events::EventPublisher;
-use tandem_api::ratelimit::{MemoryRateLimiter, Quota, RateLimiter, RedisRateLimiter};
+use tandem_api::ratelimit::{
+    BackoffPolicy, LoginBackoff, MemoryLoginBackoff, MemoryRateLimiter, Quota, RateLimiter,
+    RedisLoginBackoff, RedisRateLimiter,
+};
 use tandem_api::{ApiConfig, AppState, JobsSetup, Services};
 use tandem_collab::{Collab, CollabConfig};
 use tandem_domain::{Clock, SystemClock};
@@ -113,6 +116,20 @@ impl Application {
             )),
             None => Arc::new(MemoryRateLimiter::new(quota)?),
         };
+        let backoff_policy = BackoffPolicy {
+            max_failures: settings.login_max_failures,
+            window: settings.login_failure_window,
+            lockout: settings.login_lockout,
+            max_lockout: settings.login_lockout_max,
+        };
+        let login_backoff: Arc<dyn LoginBackoff> = match &redis {
+            Some(redis) => Arc::new(RedisLoginBackoff::new(
+                redis.clone(),
+                &settings.redis_prefix,
+                backoff_policy,
+            )),
+            None => Arc::new(MemoryLoginBackoff::new(backoff_policy)),
+        };
         let signing_secret = match &settings.signing_secret {
             Some(secret) => secret.clone(),
             None => {
@@ -165,6 +182,7 @@ impl Application {
                 store: store.clone(),
                 clock,
                 auth_limiter,
+                login_backoff,
                 redis,
                 realtime,
                 collab,

@@ -84,8 +84,8 @@ pub async fn change_password(
         .store
         .revoke_other_sessions(user.id, Some(auth.session_id), now)
         .await?;
-    state.sessions.forget_all();
     let except = auth.session_id;
+    state.sessions.evict_user(user.id, except);
     announce(
         &state,
         Control::OtherSessionsRevoked {

@@ -1,13 +1,12 @@
 //! The caller's sessions: `POST /auth/logout`, `GET /auth/sessions`, `DELETE /auth/sessions/{id}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use tandem_domain::SessionId;
-use uuid::Uuid;
 
 use super::dto::SessionView;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, AuthUser, Page, Pagination};
+use crate::extract::{ApiJson, AuthUser, Page, Pagination, PathParams};
 use crate::realtime::control::{Control, announce};
 use crate::state::AppState;
 
@@ -68,12 +67,10 @@ pub async fn list_sessions(
 pub async fn revoke_session(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    params: PathParams,
 ) -> ApiResult<StatusCode> {
     let not_found = || ApiError::not_found("no such session");
-    let id = Uuid::parse_str(&id)
-        .map(SessionId)
-        .map_err(|_| not_found())?;
+    let id = params.uuid("id").map(SessionId).ok_or_else(not_found)?;
     let session = state.store.session_by_id(id).await?;
     match session {
         Some(session) if session.user_id == auth.user_id && session.is_active() => {

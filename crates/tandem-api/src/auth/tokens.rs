@@ -44,6 +44,9 @@ impl std::fmt::Debug for AccessTokens {
 
 impl AccessTokens {
     const ALGORITHM: Algorithm = Algorithm::HS256;
+    /// How far a token's lifetime may exceed the policy, and its `iat` lie in the future:
+    /// room for the clocks of nodes that disagree a little, not for a longer lifetime.
+    pub const LEEWAY_SECS: i64 = 60;
 
     pub fn new(secret: &SecretString, ttl: Duration) -> anyhow::Result<Self> {
         let key = secret.expose_secret().as_bytes();
@@ -98,6 +101,20 @@ impl AccessTokens {
                 _ => ApiError::unauthorized("invalid_token", "the access token is not valid"),
             })?
             .claims;
+        // A well-signed token may still have been minted against policy (a longer
+        // lifetime by an operator's mistake, or by someone holding the key): it is honoured
+        // for no longer than the configured lifetime, counted from no later than now.
+        let max_lifetime = i64::try_from(self.ttl.as_secs())
+            .unwrap_or(i64::MAX)
+            .saturating_add(Self::LEEWAY_SECS);
+        if claims.exp.saturating_sub(claims.iat) > max_lifetime
+            || claims.iat > now.timestamp().saturating_add(Self::LEEWAY_SECS)
+        {
+            return Err(ApiError::unauthorized(
+                "invalid_token",
+                "the access token is not valid",
+            ));
+        }
         if claims.exp <= now.timestamp() {
             return Err(expired());
         }
@@ -171,6 +188,58 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// A token with these claims, signed with the key `tokens()` checks against.
+    fn signed(iat: i64, exp: i64) -> String {
+        let now = Utc::now();
+        let claims = Claims {
+            sub: UserId::new(now).0,
+            sid: SessionId::new(now).0,
+            iat,
+            exp,
+            jti: Uuid::now_v7(),
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret("k".repeat(32).as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn code(result: Result<Claims, ApiError>) -> &'static str {
+        match result {
+            Ok(_) => "ok",
+            Err(ApiError::Client { code, .. }) => code,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_policy_is_invalid() {
+        let now = Utc::now();
+        let iat = now.timestamp();
+        let leeway = AccessTokens::LEEWAY_SECS;
+        assert_eq!(
+            code(tokens().verify(&signed(iat, iat + 900 + leeway), now)),
+            "ok"
+        );
+        let long = signed(iat, iat + 900 + leeway + 1);
+        assert_eq!(code(tokens().verify(&long, now)), "invalid_token");
+        let forever = signed(i64::MIN, i64::MAX);
+        assert_eq!(code(tokens().verify(&forever, now)), "invalid_token");
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_invalid_beyond_the_leeway() {
+        let now = Utc::now();
+        let leeway = AccessTokens::LEEWAY_SECS;
+        let soon = now.timestamp() + leeway;
+        assert_eq!(code(tokens().verify(&signed(soon, soon + 900), now)), "ok");
+        let later = soon + 1;
+        let result = tokens().verify(&signed(later, later + 900), now);
+        assert_eq!(code(result), "invalid_token");
     }
 
     #[test]

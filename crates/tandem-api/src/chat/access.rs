@@ -2,14 +2,13 @@
 //! in the room. A private room the caller is not in answers 404, exactly like a room that
 //! does not exist, and so does any room of a project they are not a member of.
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use tandem_domain::{Action, Role, Room, RoomId, RoomMember, Visibility};
-use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{Actor, ProjectAccess};
+use crate::extract::{Actor, PathParams, ProjectAccess};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -93,13 +92,9 @@ impl FromRequestParts<AppState> for RoomAccess {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let actor = Actor::from_request_parts(parts, state).await?;
-        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+        let id = PathParams::read(parts)
             .await
-            .map_err(|_| room_not_found())?;
-        let id = params
-            .iter()
-            .find(|(name, _)| name == "room_id")
-            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .uuid("room_id")
             .ok_or_else(room_not_found)?;
         Self::load(state, actor, RoomId(id)).await
     }

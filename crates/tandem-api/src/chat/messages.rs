@@ -1,7 +1,7 @@
 //! Messages: post (idempotent by `client_id`) and page through a room's history, edit and
 //! delete one, and move the caller's read marker.
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use tandem_domain::{
@@ -9,7 +9,6 @@ use tandem_domain::{
     RoomMember, UserId, parse_client_id,
 };
 use tandem_store::{HistoryPage, Posted};
-use uuid::Uuid;
 
 use super::access::{RoomAccess, room_not_found};
 use super::dto::{
@@ -17,7 +16,7 @@ use super::dto::{
     RoomView,
 };
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Actor, ApiJson};
+use crate::extract::{Actor, ApiJson, PathParams};
 use crate::realtime::typing;
 use crate::state::AppState;
 
@@ -229,13 +228,9 @@ impl FromRequestParts<AppState> for MessageAccess {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let actor = Actor::from_request_parts(parts, state).await?;
         let not_found = || ApiError::not_found("no such message");
-        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+        let id = PathParams::read(parts)
             .await
-            .map_err(|_| not_found())?;
-        let id = params
-            .iter()
-            .find(|(name, _)| name == "message_id")
-            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .uuid("message_id")
             .ok_or_else(not_found)?;
         Self::load(state, actor, MessageId(id)).await
     }

@@ -2,18 +2,17 @@
 //! unread and mention counts), `/api/v1/rooms/{room_id}` to read, update and delete, and
 //! joining, leaving and the member list.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use tandem_domain::{
     Action, DomainEvent, Name, Room, RoomId, RoomMembership, Topic, UserId, Visibility,
 };
-use uuid::Uuid;
 
 use super::access::RoomAccess;
 use super::dto::{CreateRoomRequest, RoomMemberView, RoomView, UpdateRoomRequest};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ProjectAccess};
+use crate::extract::{ApiJson, PathParams, ProjectAccess};
 use crate::state::AppState;
 
 /// The most rooms one project may have.
@@ -266,14 +265,10 @@ pub struct MemberParam(pub UserId);
 impl FromRequestParts<AppState> for MemberParam {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        PathParams::read(parts)
             .await
-            .map_err(|_| ApiError::not_found("no such member"))?;
-        params
-            .iter()
-            .find(|(name, _)| name == "user_id")
-            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .uuid("user_id")
             .map(|id| Self(UserId(id)))
             .ok_or_else(|| ApiError::not_found("no such member"))
     }

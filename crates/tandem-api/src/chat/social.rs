@@ -1,7 +1,7 @@
 //! The social side of chat over HTTP: read receipts ("seen by"), reaction toggles,
 //! invite tokens for private rooms, and search across the rooms a member may read.
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::Duration;
@@ -19,7 +19,7 @@ use super::messages::MessageAccess;
 use super::rooms::announce_membership;
 use crate::auth::{hash_token, new_token};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, AuthUser, ProjectAccess};
+use crate::extract::{ApiJson, AuthUser, PathParams, ProjectAccess};
 use crate::state::AppState;
 
 /// The `{message_id}` of a receipts path.
@@ -29,14 +29,10 @@ pub struct MessageParam(pub MessageId);
 impl FromRequestParts<AppState> for MessageParam {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        PathParams::read(parts)
             .await
-            .map_err(|_| ApiError::not_found("no such message"))?;
-        params
-            .iter()
-            .find(|(name, _)| name == "message_id")
-            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .uuid("message_id")
             .map(|id| Self(MessageId(id)))
             .ok_or_else(|| ApiError::not_found("no such message"))
     }
@@ -369,14 +365,10 @@ pub struct InviteParam(pub RoomInviteId);
 impl FromRequestParts<AppState> for InviteParam {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        PathParams::read(parts)
             .await
-            .map_err(|_| ApiError::not_found("no such invite"))?;
-        params
-            .iter()
-            .find(|(name, _)| name == "invite_id")
-            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .uuid("invite_id")
             .map(|id| Self(RoomInviteId(id)))
             .ok_or_else(|| ApiError::not_found("no such invite"))
     }

@@ -79,6 +79,7 @@ async fn session_state(state: &AppState, id: SessionId) -> Result<SessionState, 
     if let Some(cached) = state.sessions.get(id).await {
         return Ok(cached);
     }
+    let seen = state.sessions.evictions();
     let session =
         state.store.session_by_id(id).await?.ok_or_else(|| {
             ApiError::unauthorized("invalid_token", "the access token is not valid")
@@ -87,6 +88,6 @@ async fn session_state(state: &AppState, id: SessionId) -> Result<SessionState, 
         user_id: session.user_id,
         active: session.is_active(),
     };
-    state.sessions.put(id, fresh).await;
+    state.sessions.put(id, fresh, seen).await;
     Ok(fresh)
 }

@@ -4,7 +4,7 @@
 //! A project the caller is not a member of answers 404, exactly like one that does not
 //! exist, so its existence is not revealed; a member lacking the role gets 403.
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use tandem_domain::{
@@ -12,7 +12,7 @@ use tandem_domain::{
 };
 use uuid::Uuid;
 
-use super::AuthUser;
+use super::{AuthUser, PathParams};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -108,11 +108,8 @@ fn request_id(parts: &Parts) -> Option<String> {
 }
 
 /// The first path parameter as a UUID; anything else is "not found".
-async fn path_id(parts: &mut Parts, state: &AppState) -> Option<Uuid> {
-    let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
-        .await
-        .ok()?;
-    params.first().and_then(|(_, v)| Uuid::parse_str(v).ok())
+async fn path_id(parts: &mut Parts) -> Option<Uuid> {
+    PathParams::read(parts).await.first_uuid()
 }
 
 impl FromRequestParts<AppState> for ProjectAccess {
@@ -120,7 +117,7 @@ impl FromRequestParts<AppState> for ProjectAccess {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let actor = Actor::from_request_parts(parts, state).await?;
-        let id = path_id(parts, state).await.ok_or_else(project_not_found)?;
+        let id = path_id(parts).await.ok_or_else(project_not_found)?;
         Self::load(state, actor, ProjectId(id)).await
     }
 }
@@ -139,7 +136,7 @@ impl FromRequestParts<AppState> for WorkspaceAccess {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let actor = Actor::from_request_parts(parts, state).await?;
         let not_found = || ApiError::not_found("no such workspace");
-        let id = path_id(parts, state).await.ok_or_else(not_found)?;
+        let id = path_id(parts).await.ok_or_else(not_found)?;
         let workspace = state
             .store
             .workspace_by_id(WorkspaceId(id))

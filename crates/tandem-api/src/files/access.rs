@@ -1,13 +1,12 @@
 //! `FileAccess`: a file named in the path, with the caller's access to its project. A file
 //! in a project the caller cannot see is 404, like one that does not exist.
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use tandem_domain::{File, FileId, Workspace};
-use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{Actor, ProjectAccess};
+use crate::extract::{Actor, PathParams, ProjectAccess};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -43,13 +42,9 @@ impl FromRequestParts<AppState> for FileAccess {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let actor = Actor::from_request_parts(parts, state).await?;
-        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+        let id = PathParams::read(parts)
             .await
-            .map_err(|_| ApiError::not_found("no such file"))?;
-        let id = params
-            .iter()
-            .find(|(name, _)| name == "file_id")
-            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .uuid("file_id")
             .ok_or_else(|| ApiError::not_found("no such file"))?;
         Self::load(state, actor, FileId(id)).await
     }

@@ -8,7 +8,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -24,7 +24,7 @@ use yrs::sync::{Message as YMessage, SyncMessage};
 use super::access::FileAccess;
 use super::socket;
 use super::upgrade::{BareConnection, BareUpgrade};
-use crate::extract::{Actor, AuthUser};
+use crate::extract::{Actor, AuthUser, PathParams};
 use crate::realtime::SocketQuery;
 use crate::realtime::control::Control;
 use crate::state::AppState;
@@ -50,12 +50,14 @@ const MAX_IN_FLIGHT: usize = 64;
     responses((status = 101, description = "Switching to the y-websocket protocol")))]
 pub async fn collab(
     State(state): State<AppState>,
-    Path(file_id): Path<String>,
+    params: PathParams,
     Query(query): Query<SocketQuery>,
     headers: axum::http::HeaderMap,
     upgrade: BareUpgrade,
 ) -> Response {
     let token = crate::realtime::bearer(&headers).or(query.token);
+    // Not UTF-8 is not an id either: the socket closes with 4404 like for any unknown file.
+    let file_id = params.get("file_id").unwrap_or_default().to_owned();
     // Boxed: the task holds its callback's captures for as long as the socket is open.
     let asked = Box::new(Asked { file_id, token });
     let sockets = state.realtime.sockets.clone();

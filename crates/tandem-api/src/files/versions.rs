@@ -1,16 +1,15 @@
 //! File history: `/api/v1/files/{file_id}/versions` to list and save named versions,
 //! `/versions/{version_id}` to read one, and `/restore` to bring it back as a new edit.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use tandem_domain::{Action, Name, VersionId, VersionKind};
-use uuid::Uuid;
 
 use super::access::FileAccess;
 use super::dto::{CreateVersionRequest, FileContentView, VersionContentView, VersionView};
 use super::handlers::{collab_error, saved};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Page, Pagination};
+use crate::extract::{ApiJson, Page, Pagination, PathParams};
 use crate::state::AppState;
 
 /// The file's versions, newest first: named ones and those taken automatically while it
@@ -85,12 +84,12 @@ pub async fn create_version(
 pub async fn get_version(
     State(state): State<AppState>,
     file: FileAccess,
-    Path(ids): Path<(Uuid, Uuid)>,
+    params: PathParams,
 ) -> ApiResult<ApiJson<VersionContentView>> {
     file.access.require(Action::ReadWorkspace)?;
     let version = state
         .store
-        .version_by_id(VersionId(ids.1))
+        .version_by_id(version_id(&params)?)
         .await?
         .filter(|v| v.file_id == file.file.id)
         .ok_or_else(|| ApiError::not_found("no such version"))?;
@@ -119,12 +118,12 @@ pub async fn get_version(
 pub async fn restore_version(
     State(state): State<AppState>,
     file: FileAccess,
-    Path(ids): Path<(Uuid, Uuid)>,
+    params: PathParams,
 ) -> ApiResult<ApiJson<FileContentView>> {
     file.access.require(Action::EditFiles)?;
     let version = state
         .store
-        .version_by_id(VersionId(ids.1))
+        .version_by_id(version_id(&params)?)
         .await?
         .filter(|v| v.file_id == file.file.id)
         .ok_or_else(|| ApiError::not_found("no such version"))?;
@@ -134,4 +133,12 @@ pub async fn restore_version(
         .await
         .map_err(collab_error)?;
     saved(&state, file, changed).await
+}
+
+/// The `{version_id}` of the path; anything but an id is "no such version".
+fn version_id(params: &PathParams) -> Result<VersionId, ApiError> {
+    params
+        .uuid("version_id")
+        .map(VersionId)
+        .ok_or_else(|| ApiError::not_found("no such version"))
 }

@@ -1,14 +1,15 @@
 //! `JobAccess`: a job named in the path, with the caller's access to its project. A job
 //! in a project the caller cannot see is 404, like one that does not exist.
 
-use axum::extract::{FromRequestParts, Path};
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use tandem_domain::{Action, Job, JobId, Role};
-use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{Actor, ProjectAccess};
+use crate::extract::{Actor, PathParams, ProjectAccess};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -39,13 +40,9 @@ impl FromRequestParts<AppState> for JobAccess {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let actor = Actor::from_request_parts(parts, state).await?;
         let not_found = || ApiError::not_found("no such job");
-        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+        let id = PathParams::read(parts)
             .await
-            .map_err(|_| not_found())?;
-        let id = params
-            .iter()
-            .find(|(name, _)| name == "job_id")
-            .and_then(|(_, v)| Uuid::parse_str(v).ok())
+            .uuid("job_id")
             .ok_or_else(not_found)?;
         let job = state
             .store
@@ -60,20 +57,25 @@ impl FromRequestParts<AppState> for JobAccess {
     }
 }
 
-/// The `{name}` of an artifact path.
+/// The `{name}` of an artifact path, if it can be one. Job kinds name their artifacts
+/// (`report.md`); a name that is not UTF-8 once percent-decoded, is too long, or holds a
+/// control character (PostgreSQL text cannot even hold NUL) names none, and is answered
+/// "no such artifact" once the job is known to be visible, without asking the store.
 #[derive(Debug, Clone)]
-pub struct ArtifactName(pub String);
+pub struct ArtifactName(pub Option<String>);
+
+impl ArtifactName {
+    const MAX_BYTES: usize = 255;
+}
 
 impl FromRequestParts<AppState> for ArtifactName {
-    type Rejection = ApiError;
+    type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::not_found("no such artifact"))?;
-        params
-            .into_iter()
-            .find_map(|(key, value)| (key == "name").then_some(Self(value)))
-            .ok_or_else(|| ApiError::not_found("no such artifact"))
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Infallible> {
+        let params = PathParams::read(parts).await;
+        let name = params.get("name").filter(|name| {
+            (1..=Self::MAX_BYTES).contains(&name.len()) && !name.chars().any(char::is_control)
+        });
+        Ok(Self(name.map(str::to_owned)))
     }
 }

@@ -207,11 +207,13 @@ pub async fn get_artifact(
     job: JobAccess,
     ArtifactName(name): ArtifactName,
 ) -> ApiResult<Response> {
+    let not_found = || ApiError::not_found("no such artifact");
+    let name = name.ok_or_else(not_found)?;
     let artifact = state
         .store
         .job_artifact(job.job.id, &name)
         .await?
-        .ok_or_else(|| ApiError::not_found("no such artifact"))?;
+        .ok_or_else(not_found)?;
     let content_type = HeaderValue::from_str(&artifact.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", artifact.name))

@@ -1,19 +1,18 @@
 //! Invitations: `/api/v1/projects/{project_id}/invitations` to create, list and revoke,
 //! and `/api/v1/invitations/{token}/accept` for the invited person.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Duration;
 use tandem_domain::{
     Action, DomainEvent, Email, Invitation, InvitationId, NewInvitation, Role, may_assign,
 };
 use tandem_store::Acceptance;
-use uuid::Uuid;
 
 use super::dto::{AcceptedInvitation, CreateInvitationRequest, CreatedInvitation, InvitationView};
 use crate::auth::{hash_token, new_token};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Actor, ApiJson, Page, Pagination, ProjectAccess};
+use crate::extract::{Actor, ApiJson, Page, Pagination, PathParams, ProjectAccess};
 use crate::state::AppState;
 
 const DEFAULT_HOURS: u32 = 72;
@@ -135,13 +134,14 @@ pub async fn list_invitations(
 pub async fn revoke_invitation(
     State(state): State<AppState>,
     access: ProjectAccess,
-    Path((_project_id, invitation_id)): Path<(String, String)>,
+    params: PathParams,
 ) -> ApiResult<StatusCode> {
     access.require(Action::ManageInvitations)?;
     let not_found = || ApiError::not_found("no such open invitation");
-    let id = Uuid::parse_str(&invitation_id)
+    let id = params
+        .uuid("invitation_id")
         .map(InvitationId)
-        .map_err(|_| not_found())?;
+        .ok_or_else(not_found)?;
     let invitation = state.store.invitation_by_id(id).await?;
     if invitation.is_none_or(|i| i.project_id != access.project_id) {
         return Err(not_found());
@@ -171,8 +171,10 @@ pub async fn revoke_invitation(
 pub async fn accept_invitation(
     State(state): State<AppState>,
     actor: Actor,
-    Path(token): Path<String>,
+    params: PathParams,
 ) -> ApiResult<ApiJson<AcceptedInvitation>> {
+    // A token that is not UTF-8 matches no invitation, like any other unknown token.
+    let token = params.get("token").unwrap_or_default();
     let user = state
         .store
         .user_by_id(actor.user_id)
@@ -180,7 +182,7 @@ pub async fn accept_invitation(
         .ok_or_else(|| ApiError::unauthorized("invalid_token", "the account no longer exists"))?;
     let outcome = state
         .store
-        .accept_invitation(&hash_token(&token), &user.email, &actor.audit(&state))
+        .accept_invitation(&hash_token(token), &user.email, &actor.audit(&state))
         .await?;
     let gone = |code, detail: &str| ApiError::client(StatusCode::GONE, code, detail);
     let (project_id, member, joined) = match outcome {

@@ -1,16 +1,15 @@
 //! `/api/v1/projects/{project_id}/members` and `/transfer`: who is in a project, with
 //! which role, and the rules for changing that.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use tandem_domain::{
     Action, DomainEvent, Email, Membership, MembershipRefusal, Role, UserId, may_assign, may_remove,
 };
-use uuid::Uuid;
 
 use super::dto::{AddMemberRequest, ChangeRoleRequest, MemberView, TransferRequest};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Page, Pagination, ProjectAccess};
+use crate::extract::{ApiJson, Page, Pagination, PathParams, ProjectAccess};
 use crate::state::AppState;
 
 /// The project's members.
@@ -99,11 +98,11 @@ pub async fn add_member(
 pub async fn change_role(
     State(state): State<AppState>,
     access: ProjectAccess,
-    Path((_project_id, user_id)): Path<(String, String)>,
+    params: PathParams,
     ApiJson(body): ApiJson<ChangeRoleRequest>,
 ) -> ApiResult<ApiJson<MemberView>> {
     access.require(Action::ManageMembers)?;
-    let target = member_role(&state, &access, &user_id).await?;
+    let target = member_role(&state, &access, &params).await?;
     may_assign(access.role, Some(target.1), body.role).map_err(refusal)?;
     let member = state
         .store
@@ -138,10 +137,10 @@ pub async fn change_role(
 pub async fn remove_member(
     State(state): State<AppState>,
     access: ProjectAccess,
-    Path((_project_id, user_id)): Path<(String, String)>,
+    params: PathParams,
 ) -> ApiResult<StatusCode> {
     access.require(Action::ManageMembers)?;
-    let (user_id, role) = member_role(&state, &access, &user_id).await?;
+    let (user_id, role) = member_role(&state, &access, &params).await?;
     may_remove(access.role, role).map_err(refusal)?;
     remove(&state, &access, user_id).await
 }
@@ -224,12 +223,10 @@ async fn remove(
 async fn member_role(
     state: &AppState,
     access: &ProjectAccess,
-    raw_user_id: &str,
+    params: &PathParams,
 ) -> ApiResult<(UserId, Role)> {
     let not_found = || ApiError::not_found("no such member");
-    let user_id = Uuid::parse_str(raw_user_id)
-        .map(UserId)
-        .map_err(|_| not_found())?;
+    let user_id = params.uuid("user_id").map(UserId).ok_or_else(not_found)?;
     let membership = state
         .store
         .membership(access.project_id, user_id)

@@ -1,7 +1,9 @@
 //! Per-client rate limits: the `RateLimiter` trait, its in-process (governor) and Redis
 //! implementations, and the middleware that answers 429 with `Retry-After` and
-//! `RateLimit-*` headers.
+//! `RateLimit-*` headers; and the per-account login backoff (`backoff`).
 
+mod backoff;
+mod backoff_redis;
 mod memory;
 mod redis;
 
@@ -12,6 +14,8 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+pub use backoff::{Attempt, BackoffPolicy, LoginBackoff, MemoryLoginBackoff};
+pub use backoff_redis::RedisLoginBackoff;
 pub use memory::MemoryRateLimiter;
 pub use redis::RedisRateLimiter;
 
@@ -82,7 +86,8 @@ fn set_headers(headers: &mut HeaderMap, decision: Decision) {
     );
 }
 
-fn ceil_secs(d: Duration) -> u64 {
+/// Whole seconds, rounded up: a `Retry-After` of 0 would invite an immediate retry.
+pub(crate) fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 

@@ -1,7 +1,9 @@
 //! Access changes that must reach live sockets on every node: a member removed or given
 //! another role, sessions revoked, a chat room left, made private or deleted. They travel
 //! on the bus under one internal topic, and each node's hub delivery task hands each to the
-//! matching connections through the registry, after the events that came before it.
+//! matching connections through the registry, after the events that came before it. A
+//! session revocation also evicts the session from every node's `SessionCache`, so REST
+//! refuses its tokens everywhere as soon as sockets close.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -127,7 +129,25 @@ pub fn dispatch(state: &AppState, envelope: &Envelope) {
         return;
     }
     match serde_json::from_slice::<Control>(&envelope.payload) {
-        Ok(control) => state.realtime.registry.dispatch(&control),
+        Ok(control) => {
+            evict_sessions(state, &control);
+            state.realtime.registry.dispatch(&control);
+        }
         Err(error) => tracing::warn!(error = %error, "ignored a malformed control message"),
+    }
+}
+
+/// Drops revoked sessions from this node's cache. The node that revoked them did so
+/// already; every other node would otherwise accept their access tokens over REST until
+/// its cache entry expired.
+fn evict_sessions(state: &AppState, control: &Control) {
+    match control {
+        Control::SessionRevoked { session_id } => state.sessions.evict(*session_id),
+        Control::OtherSessionsRevoked { user_id, except } => {
+            state.sessions.evict_user(*user_id, *except);
+        }
+        Control::MemberRemoved { .. }
+        | Control::RoleChanged { .. }
+        | Control::RoomAccessChanged { .. } => {}
     }
 }

@@ -1,4 +1,4 @@
-//! Access tokens: expiry, forgery, `alg: none`, malformed headers.
+//! Access tokens: expiry, forgery, `alg: none`, malformed headers, lifetimes beyond policy.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -145,4 +145,57 @@ async fn a_malformed_authorization_header_is_an_invalid_token() {
             .unwrap();
         assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
     }
+}
+
+/// A token with `claims`, signed with the key the test servers are configured with.
+fn signed_with_the_server_key(claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(b"test-signing-secret-with-at-least-32-bytes"),
+    )
+    .unwrap()
+}
+
+/// The claims of `token`, moved to be issued `issued_after` seconds after it and to live
+/// `lifetime` seconds.
+fn reissued(token: &str, issued_after: i64, lifetime: i64) -> Value {
+    let mut claims = claims_of(token);
+    let iat = claims["iat"].as_i64().unwrap() + issued_after;
+    claims["iat"] = json!(iat);
+    claims["exp"] = json!(iat + lifetime);
+    claims
+}
+
+#[tokio::test]
+async fn a_well_signed_token_living_longer_than_the_configured_lifetime_is_refused() {
+    let app = spawn_app_with(|s| s.access_token_ttl = std::time::Duration::from_secs(300)).await;
+    let user = app.new_user().await;
+    // Within the policy (and its one-minute leeway) the same key and session are fine.
+    for lifetime in [300, 360] {
+        let token = signed_with_the_server_key(&reissued(&user.access_token, 0, lifetime));
+        let response = app.get_authed(ME, &token).await;
+        assert_eq!(response.status(), StatusCode::OK, "lifetime {lifetime}");
+    }
+    for lifetime in [361, 15 * 60, 30 * 24 * 3600] {
+        let token = signed_with_the_server_key(&reissued(&user.access_token, 0, lifetime));
+        let response = app.get_authed(ME, &token).await;
+        assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    }
+}
+
+#[tokio::test]
+async fn a_well_signed_token_issued_in_the_future_is_refused_beyond_the_leeway() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let slightly_ahead = signed_with_the_server_key(&reissued(&user.access_token, 60, 15 * 60));
+    let response = app.get_authed(ME, &slightly_ahead).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let ahead = signed_with_the_server_key(&reissued(&user.access_token, 61, 15 * 60));
+    let response = app.get_authed(ME, &ahead).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    // Once the server's clock reaches it, the same token is within the leeway.
+    app.clock.advance(Duration::seconds(1));
+    assert_eq!(app.get_authed(ME, &ahead).await.status(), StatusCode::OK);
 }
