@@ -44,6 +44,7 @@ mod register;
 mod role_matrix;
 mod scale_out;
 mod sessions;
+mod slow_consumers;
 mod socket;
 mod swagger_ui;
 mod tenancy_helpers;
