@@ -30,6 +30,10 @@ pub struct CollabConfig {
     pub max_document_bytes: u64,
     /// Updates one connection may send per second.
     pub updates_per_second: u32,
+    /// The most bytes of live traffic (relayed updates, awareness, keepalives) that may
+    /// wait for one socket before it is cut off as a slow consumer (4008). The answer to
+    /// the client's own sync step 1 does not count (`PeerWriter::send_answer`).
+    pub socket_queue_bytes: usize,
     /// How long a document stays loaded after its last peer leaves.
     pub unload_after: Duration,
     /// Stored updates after which a document is compacted into its snapshot.
@@ -48,6 +52,7 @@ impl Default for CollabConfig {
             max_update_bytes: 4 * 1024 * 1024,
             max_document_bytes: 64 * 1024 * 1024,
             updates_per_second: 100,
+            socket_queue_bytes: 8 * 1024 * 1024,
             unload_after: Duration::from_secs(5),
             compact_every: 500,
             auto_version_every: Duration::from_secs(600),

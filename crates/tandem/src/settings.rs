@@ -79,6 +79,9 @@ pub struct Settings {
     pub collab_max_document_bytes: u64,
     /// Document updates one collaborative connection may send per second.
     pub collab_updates_per_second: u32,
+    /// Bytes of relayed traffic that may wait for one collaborative socket before it is
+    /// closed as a slow consumer (4008); a joining client's initial state does not count.
+    pub collab_socket_queue_bytes: usize,
     /// How often collaborative clients that heard nothing since the last time get a no-op
     /// message: y-websocket clients drop a connection silent for 30 s.
     #[serde(with = "humantime_serde")]
@@ -147,6 +150,7 @@ impl Default for Settings {
             collab_max_update_bytes: 4 * 1024 * 1024,
             collab_max_document_bytes: 64 * 1024 * 1024,
             collab_updates_per_second: 100,
+            collab_socket_queue_bytes: 8 * 1024 * 1024,
             collab_keepalive: Duration::from_secs(10),
             jobs_concurrency: 4,
             jobs_lease: Duration::from_secs(30),
@@ -255,6 +259,11 @@ impl Settings {
             self.collab_max_update_bytes > 0
                 && self.collab_max_update_bytes as u64 <= self.collab_max_document_bytes,
             "collab_max_update_bytes must be positive and at most collab_max_document_bytes"
+        );
+        // The largest update, relayed to a client that is otherwise caught up, must fit.
+        anyhow::ensure!(
+            self.collab_socket_queue_bytes >= self.collab_max_update_bytes + 64 * 1024,
+            "collab_socket_queue_bytes must be at least collab_max_update_bytes + 64 KiB"
         );
         anyhow::ensure!(
             self.collab_updates_per_second > 0,
@@ -400,6 +409,11 @@ mod tests {
             assert!(Settings::load(None, &Overrides::default()).is_err());
             jail.set_env("TANDEM_SIGNING_SECRET", "s".repeat(40));
             jail.set_env("TANDEM_ACCESS_TOKEN_TTL", "not a duration");
+            assert!(Settings::load(None, &Overrides::default()).is_err());
+            jail.set_env("TANDEM_ACCESS_TOKEN_TTL", "15m");
+            assert!(Settings::load(None, &Overrides::default()).is_ok());
+            // The largest update must fit in a collaborative socket's queue.
+            jail.set_env("TANDEM_COLLAB_SOCKET_QUEUE_BYTES", "4194304");
             assert!(Settings::load(None, &Overrides::default()).is_err());
             Ok(())
         });
