@@ -196,6 +196,7 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
         let mut outcome = Ok(());
         let from = Peer {
             id: peer,
+            user: user_id,
             writer: &writer,
             can_write,
             updates: &updates,
@@ -319,6 +320,7 @@ impl InFlight {
 /// The socket a message came from.
 struct Peer<'a> {
     id: PeerId,
+    user: UserId,
     writer: &'a PeerWriter,
     can_write: bool,
     /// Its update rate.
@@ -336,6 +338,7 @@ async fn handle(
 ) -> Result<(), CloseCode> {
     let Peer {
         id: peer,
+        user,
         writer,
         can_write,
         updates,
@@ -370,12 +373,9 @@ async fn handle(
         }
         YMessage::Awareness(update) => {
             updates.until_ready().await;
-            if let Some(frame) = document.apply_awareness(Some(peer), update) {
-                state
-                    .collab
-                    .publish_awareness(document.file_id, frame)
-                    .await;
-            }
+            // Only the client ids this socket introduced, and states within the size
+            // limit; the rest of the message is dropped, not the socket.
+            state.collab.awareness(document, peer, user, update).await;
         }
         YMessage::AwarenessQuery => {
             writer.send(&document.awareness_states());

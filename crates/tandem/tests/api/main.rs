@@ -18,6 +18,7 @@ mod chat_socket;
 mod cli;
 mod client_address;
 mod collab;
+mod collab_awareness;
 mod collab_limits;
 mod collab_nodes;
 mod collab_wire;

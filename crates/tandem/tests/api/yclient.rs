@@ -12,7 +12,7 @@ use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::sync::{Message as YMessage, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, GetString, ReadTxn, Text, Transact, Update};
+use yrs::{ClientID, Doc, GetString, ReadTxn, Text, Transact, Update};
 
 use crate::socket::Ending;
 
@@ -138,11 +138,16 @@ impl YClient {
 
     /// Announces an awareness state for this client.
     pub async fn set_awareness(&mut self, json: &str) {
+        self.announce(self.client_id(), 1, json).await;
+    }
+
+    /// Sends an awareness entry for any client id, at any clock.
+    pub async fn announce(&mut self, client: u64, clock: u32, json: &str) {
         let mut clients = std::collections::HashMap::new();
         clients.insert(
-            self.doc.client_id(),
+            ClientID::new(client),
             AwarenessUpdateEntry {
-                clock: 1,
+                clock,
                 json: json.into(),
             },
         );
