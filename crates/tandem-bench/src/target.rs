@@ -47,6 +47,7 @@ const LIMITS: [(&str, &str); 8] = [
         "TANDEM_SIGNING_SECRET",
         "bench-signing-secret-with-at-least-32-bytes",
     ),
+    ("TANDEM_COLLAB_SOCKET_QUEUE_BYTES", "67108864"),
 ];
 
 impl Target {
@@ -107,6 +108,7 @@ impl Target {
             auth_rate_limit_per_minute: 1_000_000,
             realtime_publishes_per_second: 1_000_000,
             realtime_outbox_bytes: 64 * 1024 * 1024,
+            collab_socket_queue_bytes: 64 * 1024 * 1024,
             jobs_concurrency: args.jobs_concurrency,
             chat_messages_per_second: 1_000_000,
             chat_messages_per_minute: 1_000_000,

@@ -1,17 +1,67 @@
-//! Who is on a document and where (the y-protocols awareness states): each client's
-//! latest state by its clock. A plain map rather than yrs's `Awareness`, which also owns
-//! the document and keeps the states in a sharded concurrent map: about 1.2 KiB for
-//! every open document, for locking the document's own lock already does.
+//! Who is on a document and where (the y-protocols awareness states), and who may say so:
+//! each client id's latest state by its clock, and its holder, the socket that introduced
+//! it (on this node or another). Only the holder changes or removes a state, and the
+//! server removes it when the holder's socket closes; a viewer cannot make the owner
+//! appear as someone else. A plain map rather than yrs's `Awareness`, which also owns the
+//! document and keeps the states in a sharded concurrent map: about 1.2 KiB for every open
+//! document, for locking the document's own lock already does.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
+use tandem_domain::UserId;
 use yrs::ClientID;
 use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 
+use crate::document::PeerId;
+
 /// The state a removed client is sent with.
 const REMOVED: &str = "null";
+/// Client ids one socket may introduce. A y-websocket provider announces one (its
+/// document's); the cap keeps a socket from filling the map with made-up ones.
+pub const MAX_CLIENTS_PER_SOCKET: usize = 4;
+
+/// Which socket holds a client id, as nodes tell each other (the node is the message's
+/// origin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holding {
+    pub peer: PeerId,
+    pub user: UserId,
+    /// When the socket introduced the client id, in milliseconds since the epoch by its
+    /// node's clock. Settles the one race nodes can have: two nodes, each not yet told of
+    /// the other's socket, letting sockets of two users introduce the same id.
+    pub since: i64,
+}
+
+/// The socket that holds a client id: its node, and who it is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub node: Arc<str>,
+    pub holding: Holding,
+}
+
+impl Holder {
+    fn is_socket(&self, node: &str, peer: PeerId) -> bool {
+        self.holding.peer == peer && &*self.node == node
+    }
+
+    /// The order in which introductions count: by time, then node and socket, so every
+    /// node settles a race the same way.
+    fn key(&self) -> (i64, &str, PeerId) {
+        (self.holding.since, &self.node, self.holding.peer)
+    }
+}
+
+/// Why an entry was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Another socket holds the client id.
+    NotHolder,
+    /// The state is over the size limit.
+    TooLarge,
+    /// The socket already holds [`MAX_CLIENTS_PER_SOCKET`] client ids.
+    TooMany,
+}
 
 /// Every client's awareness state on one document.
 #[derive(Debug, Default)]
@@ -25,139 +75,224 @@ struct ClientState {
     /// The client's JSON; `None` once it is removed (its clock is kept, so an older
     /// update arriving late cannot bring it back).
     json: Option<Arc<str>>,
+    holder: Holder,
+    /// Whether the holder's socket still holds the id. Once it has left or removed its
+    /// state, the id stays bound to its user: only that user's sockets take it up again.
+    held: bool,
+}
+
+/// The entries of an update that changed something, with their holders: what to relay.
+#[derive(Debug)]
+pub struct Changed {
+    pub update: AwarenessUpdate,
+    pub holders: HashMap<ClientID, Holding>,
+}
+
+impl Default for Changed {
+    fn default() -> Self {
+        Self {
+            update: AwarenessUpdate {
+                clients: HashMap::new(),
+            },
+            holders: HashMap::new(),
+        }
+    }
+}
+
+impl Changed {
+    pub fn is_empty(&self) -> bool {
+        self.update.clients.is_empty()
+    }
+
+    fn add(&mut self, client: ClientID, entry: AwarenessUpdateEntry, holder: &Holder) {
+        self.update.clients.insert(client, entry);
+        self.holders.insert(client, holder.holding);
+    }
 }
 
 impl AwarenessStates {
-    /// Applies an update as y-protocols does: a higher clock wins, and a removal at the
-    /// same clock removes.
-    pub fn apply(&mut self, update: &AwarenessUpdate) {
-        for (client, entry) in &update.clients {
-            let json = (&*entry.json != REMOVED).then(|| entry.json.clone());
-            match self.clients.entry(*client) {
-                Entry::Occupied(mut held) => {
-                    let held = held.get_mut();
-                    let removal = held.clock == entry.clock && json.is_none();
-                    if held.clock < entry.clock || removal {
-                        held.clock = entry.clock;
-                        held.json = json;
-                    }
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(ClientState {
-                        clock: entry.clock,
-                        json,
-                    });
-                }
+    /// Applies an update from a socket on this node, `from`, entry by entry; an entry
+    /// for a client id another socket holds, or over `max_bytes`, is dropped (the
+    /// others still apply). Returns what changed and each dropped entry's reason.
+    pub fn apply_local(
+        &mut self,
+        from: &Holder,
+        update: AwarenessUpdate,
+        max_bytes: usize,
+    ) -> (Changed, Vec<(ClientID, Refused)>) {
+        let mut changed = Changed::default();
+        let mut refused = Vec::new();
+        for (client, entry) in update.clients {
+            if &*entry.json != REMOVED && entry.json.len() > max_bytes {
+                refused.push((client, Refused::TooLarge));
+                continue;
+            }
+            match self.apply(client, &entry, from, true) {
+                Ok(true) => changed.add(client, entry, from),
+                Ok(false) => {}
+                Err(why) => refused.push((client, why)),
             }
         }
+        (changed, refused)
+    }
+
+    /// Applies an update another node (`node`) relayed, each entry from the socket there
+    /// that `holders` names (an entry without one is dropped). Returns what changed.
+    pub fn apply_remote(
+        &mut self,
+        node: &Arc<str>,
+        holders: &HashMap<ClientID, Holding>,
+        update: AwarenessUpdate,
+    ) -> Changed {
+        let mut changed = Changed::default();
+        for (client, entry) in update.clients {
+            let Some(holding) = holders.get(&client) else {
+                continue;
+            };
+            let from = Holder {
+                node: node.clone(),
+                holding: *holding,
+            };
+            if let Ok(true) = self.apply(client, &entry, &from, false) {
+                changed.add(client, entry, &from);
+            }
+        }
+        changed
+    }
+
+    /// Applies one entry from `from` (a socket on this node if `local`); whether it
+    /// changed anything. A higher clock wins, and a removal at the same clock removes,
+    /// as in y-protocols; but only from the id's holder.
+    fn apply(
+        &mut self,
+        client: ClientID,
+        entry: &AwarenessUpdateEntry,
+        from: &Holder,
+        local: bool,
+    ) -> Result<bool, Refused> {
+        let json = (&*entry.json != REMOVED).then(|| entry.json.clone());
+        let Some(state) = self.clients.get_mut(&client) else {
+            return self.introduce(client, entry.clock, json, from, local);
+        };
+        let mut force = false;
+        if !(state.held && state.holder.is_socket(&from.node, from.holding.peer)) {
+            if !takes_over(state, from, local) {
+                return Err(Refused::NotHolder);
+            }
+            // Another user's, lost to an earlier introduction on another node: its
+            // state replaces the loser's whatever their clocks.
+            force = state.holder.holding.user != from.holding.user;
+            state.holder = from.clone();
+            state.held = true;
+        }
+        let removal = json.is_none();
+        let newer = state.clock < entry.clock
+            || (state.clock == entry.clock && removal && state.json.is_some());
+        if !(newer || force) {
+            return Ok(false);
+        }
+        state.clock = entry.clock;
+        state.json = json;
+        state.held = !removal;
+        Ok(true)
+    }
+
+    /// A client id seen for the first time: `from` holds it. A removal of an unknown id
+    /// from a socket here removes nothing; from another node, the id was introduced there
+    /// before this node listened, and stays bound to its user.
+    fn introduce(
+        &mut self,
+        client: ClientID,
+        clock: u32,
+        json: Option<Arc<str>>,
+        from: &Holder,
+        local: bool,
+    ) -> Result<bool, Refused> {
+        if json.is_none() && local {
+            return Ok(false);
+        }
+        if local && self.held_by(from) >= MAX_CLIENTS_PER_SOCKET {
+            return Err(Refused::TooMany);
+        }
+        let held = json.is_some();
+        let holder = from.clone();
+        let state = ClientState {
+            clock,
+            json,
+            holder,
+            held,
+        };
+        self.clients.insert(client, state);
+        Ok(held)
+    }
+
+    /// Client ids `socket` holds.
+    fn held_by(&self, socket: &Holder) -> usize {
+        let (node, peer) = (&*socket.node, socket.holding.peer);
+        self.clients
+            .values()
+            .filter(|state| state.held && state.holder.is_socket(node, peer))
+            .count()
     }
 
     /// Every client's state, for a peer that joins or asks.
     pub fn all(&self) -> AwarenessUpdate {
-        let clients = self
-            .clients
-            .iter()
-            .filter_map(|(client, state)| {
-                let json = state.json.clone()?;
-                Some((
-                    *client,
-                    AwarenessUpdateEntry {
-                        clock: state.clock,
-                        json,
-                    },
-                ))
-            })
-            .collect();
-        AwarenessUpdate { clients }
+        self.matching(|_| true).update
     }
 
-    /// Removes the states of `clients` (a peer that left); the update that tells everyone.
-    pub fn remove(&mut self, clients: impl IntoIterator<Item = ClientID>) -> AwarenessUpdate {
-        let mut removed = HashMap::new();
-        for client in clients {
-            let state = self.clients.entry(client).or_insert(ClientState {
-                clock: 0,
-                json: None,
-            });
+    /// The states held by sockets of `node`, with their holders: for another node that
+    /// opened the document and asks.
+    pub fn held_on(&self, node: &str) -> Changed {
+        self.matching(|state| state.held && &*state.holder.node == node)
+    }
+
+    fn matching(&self, wanted: impl Fn(&ClientState) -> bool) -> Changed {
+        let mut found = Changed::default();
+        for (client, state) in &self.clients {
+            if let Some(json) = state.json.clone().filter(|_| wanted(state)) {
+                let entry = AwarenessUpdateEntry {
+                    clock: state.clock,
+                    json,
+                };
+                found.add(*client, entry, &state.holder);
+            }
+        }
+        found
+    }
+
+    /// Removes the states socket `peer` of `node` holds (it closed); the update that
+    /// tells everyone.
+    pub fn remove_socket(&mut self, node: &str, peer: PeerId) -> Changed {
+        let mut removed = Changed::default();
+        for (client, state) in &mut self.clients {
+            if !(state.held && state.holder.is_socket(node, peer)) {
+                continue;
+            }
             state.clock += 1;
             state.json = None;
-            removed.insert(
-                client,
-                AwarenessUpdateEntry {
-                    clock: state.clock,
-                    json: REMOVED.into(),
-                },
-            );
+            state.held = false;
+            let entry = AwarenessUpdateEntry {
+                clock: state.clock,
+                json: REMOVED.into(),
+            };
+            removed.add(*client, entry, &state.holder);
         }
-        AwarenessUpdate { clients: removed }
+        removed
     }
+}
+
+/// Whether `from` may take a client id from its current holder.
+fn takes_over(state: &ClientState, from: &Holder, local: bool) -> bool {
+    if state.holder.holding.user == from.holding.user {
+        // The same user: most often a y-websocket client that reconnected (it keeps its
+        // client id) before the server noticed its old socket was gone. The later
+        // introduction wins, so every node agrees.
+        return !state.held || from.key() > state.holder.key();
+    }
+    // Another user's: never from a socket here. Another node may have let its socket
+    // introduce the id before hearing of ours; the earlier introduction wins everywhere.
+    !local && from.key() < state.holder.key()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn update(client: u64, clock: u32, json: &str) -> AwarenessUpdate {
-        let entry = AwarenessUpdateEntry {
-            clock,
-            json: json.into(),
-        };
-        AwarenessUpdate {
-            clients: HashMap::from([(ClientID::new(client), entry)]),
-        }
-    }
-
-    fn states(awareness: &AwarenessStates) -> Vec<(u64, u32, String)> {
-        let mut all: Vec<_> = awareness
-            .all()
-            .clients
-            .into_iter()
-            .map(|(client, entry)| (client.get(), entry.clock, entry.json.to_string()))
-            .collect();
-        all.sort();
-        all
-    }
-
-    #[test]
-    fn newer_clocks_win_and_stale_updates_are_ignored() {
-        let mut awareness = AwarenessStates::default();
-        awareness.apply(&update(1, 1, r#"{"a":1}"#));
-        awareness.apply(&update(1, 3, r#"{"a":3}"#));
-        awareness.apply(&update(1, 2, r#"{"a":2}"#));
-        awareness.apply(&update(2, 1, r#"{"b":1}"#));
-        assert_eq!(
-            states(&awareness),
-            vec![(1, 3, r#"{"a":3}"#.into()), (2, 1, r#"{"b":1}"#.into())]
-        );
-    }
-
-    #[test]
-    fn a_removal_at_the_same_clock_removes_and_an_older_state_cannot_return() {
-        let mut awareness = AwarenessStates::default();
-        awareness.apply(&update(1, 4, r#"{"a":4}"#));
-        awareness.apply(&update(1, 4, "null"));
-        assert!(states(&awareness).is_empty());
-        awareness.apply(&update(1, 4, r#"{"a":4}"#));
-        assert!(
-            states(&awareness).is_empty(),
-            "a late copy of the old state"
-        );
-        awareness.apply(&update(1, 5, r#"{"a":5}"#));
-        assert_eq!(states(&awareness), vec![(1, 5, r#"{"a":5}"#.into())]);
-    }
-
-    #[test]
-    fn removing_a_peer_bumps_its_clients_clocks() {
-        let mut awareness = AwarenessStates::default();
-        awareness.apply(&update(7, 2, r#"{"c":1}"#));
-        let removal = awareness.remove([ClientID::new(7)]);
-        let entry = &removal.clients[&ClientID::new(7)];
-        assert_eq!((entry.clock, &*entry.json), (3, "null"));
-        assert!(states(&awareness).is_empty());
-        // Another node applying the removal drops the state too.
-        let mut elsewhere = AwarenessStates::default();
-        elsewhere.apply(&update(7, 2, r#"{"c":1}"#));
-        elsewhere.apply(&removal);
-        assert!(states(&elsewhere).is_empty());
-    }
-}
+mod tests;

@@ -9,17 +9,19 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use tandem_domain::{Clock, FileId};
+use tandem_domain::{Clock, FileId, UserId};
 use tandem_realtime::{Bus, Envelope};
 use tandem_store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 use yrs::Doc;
+use yrs::sync::awareness::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
 
+use crate::awareness::{Holder, Holding};
 use crate::commit::{Committer, Relay, SERVER, Submitted};
 use crate::document::{Document, PeerId};
 use crate::integrity::Unintegrable;
-use crate::message::CloseCode;
+use crate::message::{self, CloseCode};
 use crate::text;
 
 /// Limits and timings of collaborative documents.
@@ -31,6 +33,12 @@ pub struct CollabConfig {
     pub max_document_bytes: u64,
     /// Updates one connection may send per second.
     pub updates_per_second: u32,
+    /// The most bytes of live traffic (relayed updates, awareness, keepalives) that may
+    /// wait for one socket before it is cut off as a slow consumer (4008). The answer to
+    /// the client's own sync step 1 does not count (`PeerWriter::send_answer`).
+    pub socket_queue_bytes: usize,
+    /// The largest awareness state one client may announce; a larger one is dropped.
+    pub max_awareness_bytes: usize,
     /// How long a document stays loaded after its last peer leaves.
     pub unload_after: Duration,
     /// Stored updates after which a document is compacted into its snapshot.
@@ -49,6 +57,8 @@ impl Default for CollabConfig {
             max_update_bytes: 4 * 1024 * 1024,
             max_document_bytes: 64 * 1024 * 1024,
             updates_per_second: 100,
+            socket_queue_bytes: 8 * 1024 * 1024,
+            max_awareness_bytes: 8 * 1024,
             unload_after: Duration::from_secs(5),
             compact_every: 500,
             auto_version_every: Duration::from_secs(600),
@@ -176,7 +186,7 @@ impl Collab {
             return Ok(document);
         }
         let stored = self.store.load_document(file).await?;
-        let (document, skipped) = Document::load(file, &stored, &self.stop);
+        let (document, skipped) = Document::load(file, self.node.clone(), &stored, &self.stop);
         if skipped > 0 {
             tracing::warn!(%file, skipped, "stored updates that did not apply were skipped");
         }
@@ -191,6 +201,10 @@ impl Collab {
         if let Ok(stored) = self.store.load_document(file).await {
             document.catch_up(&stored);
         }
+        // The states other nodes' peers hold: a client joining here sees them at once,
+        // and this node knows who holds which client id before its own peers say more.
+        self.publish_awareness(file, message::awareness_query())
+            .await;
         Ok(document)
     }
 
@@ -246,7 +260,31 @@ impl Collab {
             .await
     }
 
-    /// Sends an awareness message from a peer here to the other nodes.
+    /// Applies an awareness message from peer `peer` (of `user`) to its document, as far
+    /// as the peer may change it (`awareness.rs`), and relays what changed to the
+    /// document's other peers on every node.
+    pub async fn awareness(
+        &self,
+        document: &Document,
+        peer: PeerId,
+        user: UserId,
+        update: AwarenessUpdate,
+    ) {
+        let from = Holder {
+            node: self.node.clone(),
+            holding: Holding {
+                peer,
+                user,
+                since: self.clock.now().timestamp_millis(),
+            },
+        };
+        let max = self.config.max_awareness_bytes;
+        if let Some(frame) = document.apply_awareness(&from, update, max) {
+            self.publish_awareness(document.file_id, frame).await;
+        }
+    }
+
+    /// Sends an awareness message from this node to the other nodes.
     pub async fn publish_awareness(&self, file: FileId, frame: Bytes) {
         let envelope = Envelope {
             topic: topic(file).into(),

@@ -1,7 +1,6 @@
 //! A document loaded on this node: its yrs doc and awareness, the sockets (peers) working
 //! on it here, and which of its stored updates it holds.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -10,9 +9,8 @@ use bytes::Bytes;
 use tandem_domain::FileId;
 use tandem_store::StoredDocument;
 use tokio_util::sync::CancellationToken;
-use yrs::sync::awareness::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
-use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
 use crate::awareness::AwarenessStates;
 use crate::chunks;
@@ -20,6 +18,8 @@ use crate::message;
 use crate::seqs::Seqs;
 use crate::text;
 use crate::writer::{Frame, PeerWriter};
+
+mod presence;
 
 /// Initial states larger than this go out as several messages, so a client on a slow link
 /// still hears from the server often enough for its liveness timer (30 s in y-websocket).
@@ -49,6 +49,8 @@ pub type PeerId = u64;
 #[derive(Debug)]
 pub struct Document {
     pub file_id: FileId,
+    /// This node, which holds the awareness client ids its peers introduce.
+    node: Arc<str>,
     inner: Mutex<Inner>,
     /// Cancelled when the file is deleted or the node stops: every peer's socket closes
     /// (4404 or 1001). One token for both, so a socket waits on one thing.
@@ -61,7 +63,7 @@ struct Inner {
     awareness: AwarenessStates,
     /// A list, not a map: most documents have a peer or two, and a map's smallest table
     /// costs several times that.
-    peers: Vec<(PeerId, Peer)>,
+    peers: Vec<(PeerId, Arc<PeerWriter>)>,
     seqs: Seqs,
     /// Bytes of the stored snapshot, and of the updates stored after it, for the size
     /// limit.
@@ -79,13 +81,6 @@ struct Inner {
     full_state: Option<Arc<[Frame]>>,
 }
 
-struct Peer {
-    writer: Arc<PeerWriter>,
-    /// The awareness client ids this peer has announced, removed for everyone when it
-    /// leaves.
-    clients: HashSet<ClientID>,
-}
-
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inner")
@@ -96,10 +91,11 @@ impl std::fmt::Debug for Inner {
 }
 
 impl Document {
-    /// The document as stored; returns it with how many stored updates did not apply.
-    /// Its sockets close when `stop` (the node's) is cancelled.
+    /// The document as stored, on `node`; returns it with how many stored updates did
+    /// not apply. Its sockets close when `stop` (the node's) is cancelled.
     pub fn load(
         file_id: FileId,
+        node: Arc<str>,
         stored: &StoredDocument,
         stop: &CancellationToken,
     ) -> (Self, usize) {
@@ -113,6 +109,7 @@ impl Document {
         let log_bytes: usize = stored.updates.iter().map(|(_, u)| u.len()).sum();
         let document = Self {
             file_id,
+            node,
             inner: Mutex::new(Inner {
                 doc,
                 awareness: AwarenessStates::default(),
@@ -162,32 +159,21 @@ impl Document {
             // Most documents have one peer: room for one, not the four a first push makes.
             inner.peers.reserve_exact(1);
         }
-        inner.peers.push((
-            peer,
-            Peer {
-                writer,
-                clients: HashSet::new(),
-            },
-        ));
+        inner.peers.push((peer, writer));
         inner.idle_since = None;
     }
 
-    /// Removes a peer; returns the awareness message that removes its clients, to relay
-    /// to other nodes (it has already gone to this node's peers).
+    /// Removes a peer; returns the awareness message that removes the client ids it
+    /// held, to relay to other nodes (it has already gone to this node's peers).
     pub fn leave(&self, peer: PeerId) -> Option<Bytes> {
         let mut inner = self.lock();
         let at = inner.peers.iter().position(|(id, _)| *id == peer)?;
-        let (_, gone) = inner.peers.swap_remove(at);
+        inner.peers.swap_remove(at);
         if inner.peers.is_empty() {
             inner.idle_since = Some(Instant::now());
         }
-        if gone.clients.is_empty() {
-            return None;
-        }
-        let update = inner.awareness.remove(gone.clients);
-        let frame = message::awareness(update);
-        broadcast(&inner, &Frame::binary(&frame), None);
-        Some(frame)
+        let removed = inner.awareness.remove_socket(&self.node, peer);
+        self.relay_awareness(&inner, removed, None)
     }
 
     /// What the document holds of each client.
@@ -290,31 +276,6 @@ impl Document {
         inner.seqs.fill_to(stored.last_seq());
     }
 
-    /// Applies an awareness update from a peer here (`from`) or another node, relaying it
-    /// to this node's other peers. Returns the message to send to other nodes.
-    pub fn apply_awareness(&self, from: Option<PeerId>, update: AwarenessUpdate) -> Option<Bytes> {
-        let mut inner = self.lock();
-        let sender = from.and_then(|from| inner.peers.iter_mut().find(|(id, _)| *id == from));
-        if let Some((_, peer)) = sender {
-            for (client, entry) in &update.clients {
-                if &*entry.json == "null" {
-                    peer.clients.remove(client);
-                } else {
-                    peer.clients.insert(*client);
-                }
-            }
-        }
-        inner.awareness.apply(&update);
-        let frame = message::awareness(update);
-        broadcast(&inner, &Frame::binary(&frame), from);
-        Some(frame)
-    }
-
-    /// Every awareness state, for a peer that asks.
-    pub fn awareness_states(&self) -> Frame {
-        Frame::binary(&message::awareness(self.lock().awareness.all()))
-    }
-
     /// Sends the no-op `frame` to each peer here that was sent nothing since the last
     /// call (see [`PeerWriter::keep_alive`]); how many got it.
     pub fn keep_alive(&self, frame: &Frame) -> usize {
@@ -322,7 +283,7 @@ impl Document {
         inner
             .peers
             .iter()
-            .filter(|(_, peer)| peer.writer.keep_alive(frame))
+            .filter(|(_, writer)| writer.keep_alive(frame))
             .count()
     }
 
@@ -399,10 +360,10 @@ impl Document {
 /// (see [`PeerWriter`]); a document with many peers shares the sends out among rayon's
 /// threads and waits for them.
 fn broadcast(inner: &Inner, frame: &Frame, except: Option<PeerId>) {
-    let send = |peers: &[(PeerId, Peer)]| {
-        for (id, peer) in peers {
+    let send = |peers: &[(PeerId, Arc<PeerWriter>)]| {
+        for (id, writer) in peers {
             if Some(*id) != except {
-                peer.writer.send(frame);
+                writer.send(frame);
             }
         }
     };

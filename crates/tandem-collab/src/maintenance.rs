@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use tandem_domain::FileId;
 use tandem_realtime::Envelope;
 use tokio::sync::broadcast::error::RecvError;
@@ -68,7 +69,11 @@ impl Collab {
                 received = envelopes.recv() => received,
             };
             match received {
-                Ok(envelope) => self.route(&envelope),
+                Ok(envelope) => {
+                    if let Some((file, answer)) = self.route(&envelope) {
+                        self.publish_awareness(file, answer).await;
+                    }
+                }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(
                         missed,
@@ -83,34 +88,39 @@ impl Collab {
         }
     }
 
-    fn route(&self, envelope: &Envelope) {
-        let Some(file) = envelope.topic.strip_prefix("collab:") else {
-            return;
-        };
+    /// Applies another node's message; what to answer it with, if anything.
+    fn route(&self, envelope: &Envelope) -> Option<(FileId, Bytes)> {
+        let file = envelope.topic.strip_prefix("collab:")?;
         if envelope.origin.as_deref() == Some(&*self.node) {
-            return;
+            return None;
         }
-        let Some(file) = file.parse().ok().map(FileId) else {
-            return;
-        };
+        let file = file.parse().ok().map(FileId)?;
         if envelope.seq.is_none() && envelope.payload.is_empty() {
-            return self.forget(file);
+            self.forget(file);
+            return None;
         }
-        let Some(document) = self.loaded(file) else {
-            return;
-        };
-        match envelope.seq {
-            Some(seq) => {
-                document.apply_update(None, seq, &envelope.payload, None);
-            }
-            None => {
-                for message in message::decode(&envelope.payload).unwrap_or_default() {
-                    if let Message::Awareness(update) = message {
-                        document.apply_awareness(None, update);
+        let document = self.loaded(file)?;
+        if let Some(seq) = envelope.seq {
+            document.apply_update(None, seq, &envelope.payload, None);
+            return None;
+        }
+        // Awareness: the holders of its entries, then the entries; or a node that opened
+        // the document asking for the states held here.
+        let origin = envelope.origin.as_ref()?;
+        let mut holders = None;
+        let mut answer = None;
+        for message in message::decode(&envelope.payload).unwrap_or_default() {
+            match message {
+                Message::Awareness(update) => {
+                    if let Some(holders) = &holders {
+                        document.apply_remote_awareness(origin, holders, update);
                     }
                 }
+                Message::AwarenessQuery => answer = document.held_awareness(),
+                other => holders = message::holders(&other).or(holders),
             }
         }
+        answer.map(|answer| (file, answer))
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<Document>> {

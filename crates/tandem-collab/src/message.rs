@@ -1,14 +1,26 @@
 //! The y-websocket wire format: each binary WebSocket frame holds y-protocol messages
 //! (sync step 1, sync step 2, update, awareness, query awareness, auth), and the server
-//! sends one message per frame, as `y-websocket` clients expect.
+//! sends one message per frame, as `y-websocket` clients expect. Between nodes, awareness
+//! messages also say which socket holds each entry.
+
+use std::collections::HashMap;
 
 use bytes::Bytes;
-use yrs::StateVector;
-use yrs::encoding::read::Cursor;
+use tandem_domain::UserId;
+use uuid::Uuid;
+use yrs::encoding::read::{Cursor, Read};
+use yrs::encoding::write::Write;
 use yrs::sync::awareness::AwarenessUpdate;
 use yrs::sync::{Message, MessageReader, SyncMessage};
 use yrs::updates::decoder::DecoderV1;
 use yrs::updates::encoder::Encode;
+use yrs::{ClientID, StateVector};
+
+use crate::awareness::{Changed, Holding};
+
+/// The tag of the custom message that, between nodes, names the socket holding each
+/// entry of the awareness message that follows it. Never sent to clients.
+const HOLDERS: u8 = 100;
 
 /// WebSocket close codes of the collaboration endpoint. y-websocket clients reconnect
 /// after any close; the 44xx codes say why they should not expect a different answer.
@@ -101,6 +113,45 @@ pub fn keepalive() -> Bytes {
     })
 }
 
+/// An awareness message between nodes: who holds each entry, then the entries. A node
+/// that does not know the holders message skips it.
+pub fn awareness_between_nodes(changed: Changed) -> Bytes {
+    let mut holders = Vec::new();
+    holders.write_var(changed.holders.len());
+    for (client, holding) in &changed.holders {
+        holders.write_var(client.get());
+        holders.write_var(holding.peer);
+        holders.write_all(holding.user.0.as_bytes());
+        holders.write_var(holding.since);
+    }
+    let mut bytes = Message::Custom(HOLDERS, holders).encode_v1();
+    bytes.extend(Message::Awareness(changed.update).encode_v1());
+    bytes.into()
+}
+
+/// The holders an awareness message between nodes names, if `message` is that part.
+pub fn holders(message: &Message) -> Option<HashMap<ClientID, Holding>> {
+    let Message::Custom(HOLDERS, data) = message else {
+        return None;
+    };
+    let mut cursor = Cursor::new(data);
+    let count: usize = cursor.read_var().ok()?;
+    let mut holders = HashMap::new();
+    for _ in 0..count {
+        let client = ClientID::new(cursor.read_var().ok()?);
+        let peer = cursor.read_var().ok()?;
+        let user = UserId(Uuid::from_slice(cursor.read_exact(16).ok()?).ok()?);
+        let since = cursor.read_var().ok()?;
+        holders.insert(client, Holding { peer, user, since });
+    }
+    Some(holders)
+}
+
+/// A node that opened a document asks the others for the states their sockets hold.
+pub fn awareness_query() -> Bytes {
+    encode(&Message::AwarenessQuery)
+}
+
 #[cfg(test)]
 mod tests {
     use yrs::sync::awareness::AwarenessUpdateEntry;
@@ -117,7 +168,7 @@ mod tests {
             decode(&step1),
             Some(vec![Message::Sync(SyncMessage::SyncStep1(sv))])
         );
-        let mut clients = std::collections::HashMap::new();
+        let mut clients = HashMap::new();
         clients.insert(
             ClientID::new(7),
             AwarenessUpdateEntry {
@@ -132,6 +183,32 @@ mod tests {
             "{decoded:?}"
         );
         assert!(decode(&keepalive()).is_some());
+        let holding = Holding {
+            peer: 9,
+            user: UserId(Uuid::from_u128(5)),
+            since: 1_700_000_000_000,
+        };
+        let changed = Changed {
+            update: AwarenessUpdate {
+                clients: [(
+                    ClientID::new(7),
+                    AwarenessUpdateEntry {
+                        clock: 3,
+                        json: "{}".into(),
+                    },
+                )]
+                .into(),
+            },
+            holders: [(ClientID::new(7), holding)].into(),
+        };
+        let between = decode(&awareness_between_nodes(changed)).unwrap();
+        assert_eq!(
+            holders(&between[0]),
+            Some([(ClientID::new(7), holding)].into())
+        );
+        assert!(
+            matches!(&between[1], Message::Awareness(u) if u.clients[&ClientID::new(7)].clock == 3)
+        );
         assert_eq!(decode(b""), None);
         assert_eq!(decode(&[0, 9, 1]), None, "an unknown sync message type");
     }

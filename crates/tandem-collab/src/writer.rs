@@ -1,8 +1,10 @@
 //! A collaborative socket's outbound side, shared by everyone who sends to it. A frame is
 //! written straight to the socket by whichever task has it: a document's update reaches
 //! all its peers from the one task that relays it, with no task woken per peer and no
-//! queue in between. What a socket does not take at once waits here, in order and bounded
-//! in bytes, until the socket's own task writes it on (see [`PeerWriter::drain`]).
+//! queue in between. What a socket does not take at once waits here, in order, until the
+//! socket's own task writes it on (see [`PeerWriter::drain`]): live traffic bounded in
+//! bytes, the answer to the client's own sync step 1 apart (see
+//! [`PeerWriter::send_answer`]).
 //!
 //! Written by hand: WebSocket libraries own their connection's writes from one task,
 //! which is the per-peer queue and wake-up this avoids. Frames are formatted with
@@ -14,6 +16,7 @@ use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Poll, Waker};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use tokio::net::tcp::OwnedWriteHalf;
@@ -96,7 +99,9 @@ impl Frame {
 pub struct PeerWriter {
     socket: OwnedWriteHalf,
     state: Mutex<State>,
-    /// Bytes that may wait; one more and the socket is cut off as a slow consumer.
+    /// Bytes of live traffic that may wait; one more and the socket is cut off as a slow
+    /// consumer. Answers to the client's own sync step 1 do not count (see
+    /// [`Self::send_answer`]).
     limit: usize,
     /// Cancelled when the socket is cut off: its task closes it.
     closing: CancellationToken,
@@ -107,8 +112,10 @@ pub struct PeerWriter {
 #[derive(Debug, Default)]
 struct State {
     /// Bytes the socket has not taken yet, in order; the first may be partly written.
-    pending: VecDeque<Bytes>,
+    pending: VecDeque<Pending>,
     pending_bytes: usize,
+    /// The part of `pending_bytes` that counts toward the limit.
+    counted_bytes: usize,
     /// Whether the socket took part of the first pending buffer: its frame must be
     /// finished before any other goes out.
     started: bool,
@@ -119,9 +126,16 @@ struct State {
     waiting: Option<Waker>,
 }
 
+/// Bytes waiting for the socket, and whether they count toward its limit.
+#[derive(Debug)]
+struct Pending {
+    bytes: Bytes,
+    counted: bool,
+}
+
 impl PeerWriter {
-    /// A writer for `socket` that holds at most `limit` unwritten bytes, cancelling
-    /// `closing` when it is cut off.
+    /// A writer for `socket` that holds at most `limit` unwritten bytes of live traffic,
+    /// cancelling `closing` when it is cut off.
     pub fn new(socket: OwnedWriteHalf, limit: usize, closing: CancellationToken) -> Self {
         Self {
             socket,
@@ -141,6 +155,20 @@ impl PeerWriter {
     /// would pass the limit (4008) or the connection is broken. A frame is never
     /// half-sent: what the socket did not take of it waits.
     pub fn send(&self, frame: &Frame) -> bool {
+        self.push(frame, true)
+    }
+
+    /// Sends a frame of the answer to the client's own sync step 1, which does not count
+    /// toward the limit: a document larger than the limit must still reach a client
+    /// that joins. It costs no more than the document: a socket's task sends a new
+    /// answer only once the previous one has gone out (see [`Self::answering`]), and a
+    /// fresh client's answer is the document's shared encoding (`Document::sync_step2`),
+    /// the same bytes for every joiner. Live traffic queued behind it still counts.
+    pub fn send_answer(&self, frame: &Frame) -> bool {
+        self.push(frame, false)
+    }
+
+    fn push(&self, frame: &Frame, counted: bool) -> bool {
         let bytes = &frame.0;
         let mut state = self.lock();
         if state.cut_off {
@@ -164,12 +192,11 @@ impl PeerWriter {
                 }
             }
         }
-        if state.pending_bytes + rest.len() > self.limit {
+        if counted && state.counted_bytes + rest.len() > self.limit {
             self.cut_off(&mut state, false);
             return false;
         }
-        state.pending_bytes += rest.len();
-        state.pending.push_back(rest);
+        state.queue(rest, counted);
         self.sent.store(true, Ordering::Relaxed);
         let waiting = state.waiting.take();
         drop(state);
@@ -186,7 +213,13 @@ impl PeerWriter {
         state.broken |= broken;
         let keep = usize::from(state.started && !broken);
         state.pending.truncate(keep);
-        state.pending_bytes = state.pending.iter().map(Bytes::len).sum();
+        state.pending_bytes = state.pending.iter().map(|p| p.bytes.len()).sum();
+        state.counted_bytes = state
+            .pending
+            .iter()
+            .filter(|p| p.counted)
+            .map(|p| p.bytes.len())
+            .sum();
         self.closing.cancel();
     }
 
@@ -210,8 +243,7 @@ impl PeerWriter {
         if !state.cut_off {
             self.cut_off(&mut state, false);
         }
-        state.pending_bytes += frame.len();
-        state.pending.push_back(frame.0);
+        state.queue(frame.0, true);
     }
 
     /// Sends `frame` unless something was sent since the last call: for no-op messages
@@ -239,6 +271,12 @@ impl PeerWriter {
         self.lock().pending_bytes
     }
 
+    /// Whether part of an answer to a sync step 1 still waits for the socket.
+    pub fn answering(&self) -> bool {
+        let state = self.lock();
+        state.pending_bytes > state.counted_bytes
+    }
+
     /// Resolves once something waits to be written: the socket's task then calls
     /// [`Self::drain`].
     pub async fn has_pending(&self) {
@@ -257,13 +295,17 @@ impl PeerWriter {
     }
 
     /// Writes what waits, as the socket takes it, until nothing does. Fails if the
-    /// connection breaks.
-    pub async fn drain(&self) -> io::Result<()> {
+    /// connection breaks, and with `TimedOut` if the socket takes nothing for `stall`
+    /// (a client that stopped reading).
+    pub async fn drain(&self, stall: Duration) -> io::Result<()> {
         loop {
             if self.write_pending()? {
                 return Ok(());
             }
-            self.socket.writable().await?;
+            match tokio::time::timeout(stall, self.socket.writable()).await {
+                Ok(writable) => writable?,
+                Err(_) => return Err(io::ErrorKind::TimedOut.into()),
+            }
         }
     }
 
@@ -275,11 +317,11 @@ impl PeerWriter {
                 .pending
                 .iter()
                 .take(WRITE_SLICES)
-                .map(|bytes| IoSlice::new(bytes))
+                .map(|pending| IoSlice::new(&pending.bytes))
                 .collect();
             let outcome = self.socket.try_write_vectored(&slices);
             drop(slices);
-            let mut written = match outcome {
+            let written = match outcome {
                 Ok(written) => written,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(error) => {
@@ -287,153 +329,44 @@ impl PeerWriter {
                     return Err(error);
                 }
             };
-            state.pending_bytes -= written;
-            while written > 0 {
-                let front = state
-                    .pending
-                    .front_mut()
-                    .expect("written bytes were pending");
-                if written < front.len() {
-                    front.advance(written);
-                    state.started = true;
-                    break;
-                }
-                written -= front.len();
-                state.pending.pop_front();
-                state.started = false;
-            }
+            state.taken(written);
         }
         Ok(true)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use tokio::io::AsyncReadExt;
-    use tokio::net::{TcpListener, TcpStream};
-
-    use super::*;
-
-    /// A writer on one end of a loopback connection, and the other end.
-    async fn connected(limit: usize) -> (PeerWriter, TcpStream, CancellationToken) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        let (_read, write) = server.into_split();
-        let closing = CancellationToken::new();
-        (
-            PeerWriter::new(write, limit, closing.clone()),
-            client,
-            closing,
-        )
-    }
-
-    /// Reads `n` bytes from the client's end.
-    async fn read(client: &mut TcpStream, n: usize) -> Vec<u8> {
-        let mut bytes = vec![0; n];
-        client.read_exact(&mut bytes).await.unwrap();
-        bytes
-    }
-
-    #[tokio::test]
-    async fn frames_sent_by_anyone_arrive_whole_and_in_order_when_the_client_lags() {
-        let (writer, mut client, closing) = connected(64 << 20).await;
-        // Far more than the socket's buffers hold: most of it waits in the writer.
-        let frames: Vec<Frame> = (0..64u8).map(|i| Frame::binary(&[i; 100_000])).collect();
-        for frame in &frames {
-            assert!(writer.send(frame));
+impl State {
+    fn queue(&mut self, bytes: Bytes, counted: bool) {
+        self.pending_bytes += bytes.len();
+        if counted {
+            self.counted_bytes += bytes.len();
         }
-        assert!(
-            writer.pending_bytes() > 0,
-            "the client has read nothing yet"
-        );
-        let expected: Vec<u8> = frames.iter().flat_map(|f| f.as_bytes().to_vec()).collect();
-        let (drained, received) = tokio::join!(writer.drain(), read(&mut client, expected.len()));
-        drained.unwrap();
-        assert!(received == expected, "bytes arrived out of order or torn");
-        assert_eq!(writer.pending_bytes(), 0);
-        assert!(!closing.is_cancelled());
+        self.pending.push_back(Pending { bytes, counted });
     }
 
-    #[tokio::test]
-    async fn a_client_that_falls_behind_by_the_limit_is_cut_off_and_told_4008() {
-        let (writer, mut client, closing) = connected(1 << 20).await;
-        let frame = Frame::binary(&[1; 100_000]);
-        let mut sent = 0;
-        while writer.send(&frame) {
-            sent += 1;
-            assert!(sent < 1_000, "never cut off");
+    /// The socket took `written` bytes from the front.
+    fn taken(&mut self, mut written: usize) {
+        self.pending_bytes -= written;
+        while written > 0 {
+            let front = self
+                .pending
+                .front_mut()
+                .expect("written bytes were pending");
+            let took = written.min(front.bytes.len());
+            if front.counted {
+                self.counted_bytes -= took;
+            }
+            written -= took;
+            if took < front.bytes.len() {
+                front.bytes.advance(took);
+                self.started = true;
+                break;
+            }
+            self.pending.pop_front();
+            self.started = false;
         }
-        assert!(closing.is_cancelled());
-        assert!(!writer.is_broken(), "cut off, not broken");
-        assert!(
-            !writer.send(&Frame::binary(b"later")),
-            "nothing more goes out"
-        );
-        writer.close(CloseCode::SlowConsumer);
-        let reading = tokio::spawn(async move {
-            let mut received = Vec::new();
-            client.read_to_end(&mut received).await.unwrap();
-            received
-        });
-        writer.drain().await.unwrap();
-        // Shuts the write half: the client reads to its end.
-        drop(writer);
-        let received = reading.await.unwrap();
-        // Whole frames, then the close: a frame the socket had begun is finished first.
-        let close = Frame::close(CloseCode::SlowConsumer);
-        assert!(
-            received.ends_with(close.as_bytes()),
-            "no close frame at the end"
-        );
-        let body = received.len() - close.len();
-        assert_eq!(body % frame.len(), 0, "a frame was torn");
-        assert!(
-            received[..body]
-                .chunks(frame.len())
-                .all(|chunk| chunk == frame.as_bytes())
-        );
-    }
-
-    #[tokio::test]
-    async fn keepalives_go_only_to_sockets_that_were_sent_nothing_since_the_last() {
-        let (writer, mut client, _closing) = connected(1 << 20).await;
-        let keepalive = Frame::binary(b"k");
-        assert!(writer.keep_alive(&keepalive), "a new socket is quiet");
-        assert!(writer.keep_alive(&keepalive), "a keepalive does not count");
-        assert!(writer.send(&Frame::binary(b"update")));
-        assert!(!writer.keep_alive(&keepalive), "it was just sent something");
-        assert!(writer.keep_alive(&keepalive), "and was quiet since");
-        let expected = [
-            &b"\x82\x01k"[..],
-            b"\x82\x01k",
-            b"\x82\x06update",
-            b"\x82\x01k",
-        ]
-        .concat();
-        assert_eq!(read(&mut client, expected.len()).await, expected);
-    }
-
-    #[test]
-    fn frames_carry_the_header_for_their_length() {
-        let small = Frame::binary(&[7; 3]);
-        assert_eq!(small.as_bytes(), &[0x82, 3, 7, 7, 7]);
-        let medium = Frame::binary(&[0; 300]);
-        assert_eq!(&medium.as_bytes()[..4], &[0x82, 126, 1, 44]);
-        assert_eq!(medium.len(), 304);
-        let large = Frame::binary(&[0; 70_000]);
-        assert_eq!(&large.as_bytes()[..2], &[0x82, 127]);
-        assert_eq!(large.len(), 70_010);
-    }
-
-    #[test]
-    fn close_frames_hold_the_code_and_reason() {
-        let frame = Frame::close(CloseCode::SlowConsumer);
-        let bytes = frame.as_bytes();
-        assert_eq!(bytes[0], 0x88);
-        assert_eq!(&bytes[2..4], &4008u16.to_be_bytes());
-        assert_eq!(&bytes[4..], b"slow consumer");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -102,6 +102,11 @@ pub struct Settings {
     pub collab_max_document_bytes: u64,
     /// Document updates one collaborative connection may send per second.
     pub collab_updates_per_second: u32,
+    /// Bytes of relayed traffic that may wait for one collaborative socket before it is
+    /// closed as a slow consumer (4008); a joining client's initial state does not count.
+    pub collab_socket_queue_bytes: usize,
+    /// The largest awareness state (a client's JSON) relayed; larger ones are dropped.
+    pub collab_max_awareness_bytes: usize,
     /// How often collaborative clients that heard nothing since the last time get a no-op
     /// message: y-websocket clients drop a connection silent for 30 s.
     #[serde(with = "humantime_serde")]
@@ -178,6 +183,8 @@ impl Default for Settings {
             collab_max_update_bytes: 4 * 1024 * 1024,
             collab_max_document_bytes: 64 * 1024 * 1024,
             collab_updates_per_second: 100,
+            collab_socket_queue_bytes: 8 * 1024 * 1024,
+            collab_max_awareness_bytes: 8 * 1024,
             collab_keepalive: Duration::from_secs(10),
             jobs_concurrency: 4,
             jobs_lease: Duration::from_secs(30),
@@ -302,6 +309,15 @@ impl Settings {
             self.collab_max_update_bytes > 0
                 && self.collab_max_update_bytes as u64 <= self.collab_max_document_bytes,
             "collab_max_update_bytes must be positive and at most collab_max_document_bytes"
+        );
+        // The largest update, relayed to a client that is otherwise caught up, must fit.
+        anyhow::ensure!(
+            self.collab_socket_queue_bytes >= self.collab_max_update_bytes + 64 * 1024,
+            "collab_socket_queue_bytes must be at least collab_max_update_bytes + 64 KiB"
+        );
+        anyhow::ensure!(
+            (1..=self.collab_max_update_bytes).contains(&self.collab_max_awareness_bytes),
+            "collab_max_awareness_bytes must be positive and at most collab_max_update_bytes"
         );
         anyhow::ensure!(
             self.collab_updates_per_second > 0,

@@ -160,6 +160,8 @@ impl Application {
                 max_update_bytes: settings.collab_max_update_bytes,
                 max_document_bytes: settings.collab_max_document_bytes,
                 updates_per_second: settings.collab_updates_per_second,
+                socket_queue_bytes: settings.collab_socket_queue_bytes,
+                max_awareness_bytes: settings.collab_max_awareness_bytes,
                 keepalive: settings.collab_keepalive,
                 ..CollabConfig::default()
             },

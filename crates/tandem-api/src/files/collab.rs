@@ -3,6 +3,7 @@
 //! the socket with a 44xx code after the upgrade, since a y-websocket client sees nothing
 //! of an HTTP error but retries forever.
 
+use std::io::ErrorKind;
 use std::num::NonZeroU32;
 use std::pin::pin;
 use std::sync::Arc;
@@ -32,8 +33,12 @@ use crate::state::AppState;
 /// A client that sends nothing for this long is gone (y-websocket clients renew their
 /// awareness every 15 s).
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
-/// Bytes that may wait for one client beyond the largest document it could be sent.
-const OUTBOX_SLACK: usize = 4 * 1024 * 1024;
+/// A socket that takes none of what waits for it for this long has stopped reading, and
+/// is closed as a slow consumer (4008). A y-websocket client itself gives up on a server
+/// it heard nothing from for 30 s.
+const STALL_LIMIT: Duration = Duration::from_secs(30);
+/// How long a closing socket's last frames and the client's answer to our close may take.
+const CLOSE_WAIT: Duration = Duration::from_secs(3);
 /// Updates a socket may have waiting to be stored before it is read no further.
 const MAX_IN_FLIGHT: usize = 64;
 
@@ -98,14 +103,13 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     let mut can_write = allows(role, Action::EditFiles);
     let collab = state.collab.clone();
     let peer = collab.next_peer();
-    let limit = usize::try_from(collab.config.max_document_bytes).unwrap_or(usize::MAX);
     // Cancelled when the file is deleted, the server stops or the socket is cut off.
     let closing = document.closing();
     let max = collab.config.max_update_bytes.saturating_add(1024);
     let (mut socket, writer) = socket::split(
         connection,
         max,
-        limit.saturating_add(OUTBOX_SLACK),
+        collab.config.socket_queue_bytes,
         closing.clone(),
     );
     let connection = state.realtime.hub.connect();
@@ -155,14 +159,22 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
                 _ => break Some(CloseCode::Forbidden),
             },
             () = writer.has_pending() => {
+                let started = Instant::now();
                 let drained = tokio::select! {
-                    drained = tokio::time::timeout(IDLE_LIMIT, writer.drain()) => drained,
+                    drained = writer.drain(STALL_LIMIT) => drained,
                     () = &mut closed => break why_closed(),
                 };
                 match drained {
-                    Ok(Ok(())) => continue,
-                    // Broken, or taking nothing for a minute.
-                    Ok(Err(_)) | Err(_) => break None,
+                    Ok(()) => {
+                        // The client was not read meanwhile: that time is not its silence.
+                        let deadline = idle.deadline() + started.elapsed();
+                        idle.as_mut().reset(deadline);
+                        continue;
+                    }
+                    Err(error) if error.kind() == ErrorKind::TimedOut => {
+                        break Some(CloseCode::SlowConsumer);
+                    }
+                    Err(_) => break None,
                 }
             },
             message = socket.next(), if in_flight.len() < MAX_IN_FLIGHT => message,
@@ -189,6 +201,7 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
         let mut outcome = Ok(());
         let from = Peer {
             id: peer,
+            user: user_id,
             writer: &writer,
             can_write,
             updates: &updates,
@@ -211,8 +224,26 @@ async fn run(state: AppState, upgraded: Box<Upgraded>) {
     if let Some(code) = reason {
         writer.close(code);
     }
-    // The close, or the answer to the client's.
-    let _ = tokio::time::timeout(Duration::from_secs(1), writer.drain()).await;
+    // The close, or the answer to the client's, after the rest of a frame already begun
+    // (what else waited was dropped). A client that stopped reading and reads again
+    // within the wait gets what its kernel buffers hold, then the close.
+    let deadline = Instant::now() + CLOSE_WAIT;
+    let sent = tokio::time::timeout_at(deadline, writer.drain(CLOSE_WAIT)).await;
+    if reason.is_some() && matches!(sent, Ok(Ok(()))) {
+        // Closing the connection with the client's frames unread would make the kernel
+        // reset it, dropping whatever of ours it still holds, the close included: read
+        // on until the client answers the close.
+        let _ = tokio::time::timeout_at(deadline, linger(&mut socket)).await;
+    }
+}
+
+/// Reads and drops the client's frames until its close, or the end of the connection.
+async fn linger(socket: &mut socket::Reader) {
+    while let Ok(Some(incoming)) = socket.next().await {
+        if matches!(incoming, Incoming::Close(_)) {
+            return;
+        }
+    }
 }
 
 /// Who opened a document, their role in its project, and the document.
@@ -294,6 +325,7 @@ impl InFlight {
 /// The socket a message came from.
 struct Peer<'a> {
     id: PeerId,
+    user: UserId,
     writer: &'a PeerWriter,
     can_write: bool,
     /// Its update rate.
@@ -311,14 +343,22 @@ async fn handle(
 ) -> Result<(), CloseCode> {
     let Peer {
         id: peer,
+        user,
         writer,
         can_write,
         updates,
     } = *peer;
     match message {
         YMessage::Sync(SyncMessage::SyncStep1(state_vector)) => {
+            if writer.answering() {
+                // One answer at a time, so a client that does not read cannot make the
+                // server hold a copy of the document per sync step 1. The answer on its
+                // way and the updates relayed behind it hold all this one would.
+                tracing::debug!(file = %document.file_id, "a sync step 1 while the previous answer is on its way");
+                return Ok(());
+            }
             for frame in document.sync_step2(&state_vector).iter() {
-                writer.send(frame);
+                writer.send_answer(frame);
             }
         }
         YMessage::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
@@ -338,12 +378,9 @@ async fn handle(
         }
         YMessage::Awareness(update) => {
             updates.until_ready().await;
-            if let Some(frame) = document.apply_awareness(Some(peer), update) {
-                state
-                    .collab
-                    .publish_awareness(document.file_id, frame)
-                    .await;
-            }
+            // Only the client ids this socket introduced, and states within the size
+            // limit; the rest of the message is dropped, not the socket.
+            state.collab.awareness(document, peer, user, update).await;
         }
         YMessage::AwarenessQuery => {
             writer.send(&document.awareness_states());

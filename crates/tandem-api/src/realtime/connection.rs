@@ -22,12 +22,18 @@ use crate::state::AppState;
 /// How often the server pings an idle client, and how long it waits for any sign of life.
 const PING_EVERY: Duration = Duration::from_secs(20);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
-/// The most frames one flush carries.
+/// The most frames one flush carries, and about the most bytes: what a flush has handed
+/// to tungstenite still goes out before a close.
 const MAX_BATCH: usize = 64;
+const MAX_BATCH_BYTES: usize = 64 * 1024;
 /// How long a busy socket's writer waits for more frames before writing.
 const LINGER: Duration = Duration::from_millis(5);
-/// How long a close frame may take to go out before the socket is simply dropped.
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// How long a close frame may take to go out, and the client's answer to come back,
+/// before the connection is simply dropped. A client cut off as a slow consumer has to
+/// read again within it to be told why.
+const CLOSE_WAIT: Duration = Duration::from_secs(3);
+/// What a socket's task waits beyond it for its writer (and the client's answer).
+const CLOSE_MARGIN: Duration = Duration::from_secs(1);
 
 pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
     let (mut sink, mut stream) = socket.split();
@@ -138,7 +144,19 @@ pub async fn run(state: AppState, socket: WebSocket, token: Option<String>) {
     session.end_all().await;
     drop(session);
     let abort = writer.abort_handle();
-    if tokio::time::timeout(Duration::from_secs(5), writer)
+    let closing = async {
+        // The writer sends the close, if there is one.
+        let _ = writer.await;
+        // Then the client's frames are read until it answers the close: a connection
+        // closed with frames of the client's unread is reset by the kernel, which drops
+        // what it still holds for the client (the close, and the frames before it).
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    if tokio::time::timeout(CLOSE_WAIT + CLOSE_MARGIN, closing)
         .await
         .is_err()
     {
@@ -181,7 +199,7 @@ async fn authenticate(
 ///
 /// Every send races the overflow and stop tokens: a client that stops reading fills the
 /// TCP buffers and blocks the send, and must still be cut off. A close is attempted for a
-/// bounded time only, since such a client will not read it either.
+/// bounded time only ([`CLOSE_WAIT`]), since such a client may never read it.
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut receiver: OutboxReceiver,
@@ -219,11 +237,13 @@ async fn write(
                 {
                     tokio::time::sleep(LINGER - since).await;
                 }
+                let mut bytes = frame.len();
                 batch.extend(text(frame));
                 // Whatever else is already queued goes in the same flush: one write for
                 // many frames when a channel is busy.
-                while batch.len() < MAX_BATCH {
+                while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
                     let Some(frame) = receiver.try_recv() else { break };
+                    bytes += frame.len();
                     batch.extend(text(frame));
                 }
             }
@@ -242,6 +262,12 @@ async fn write(
         }
     };
     if let Some((code, reason)) = reason {
+        // What the outbox holds will not be sent: free it now, not after the wait.
+        drop(receiver);
+        // The close follows what the socket already has on its way, which cannot be
+        // taken back: the rest of the batch tungstenite was writing (a frame it began
+        // must be finished first) and the kernel's send buffer. A client that stopped
+        // reading gets them, then the close, if it reads again within the wait.
         let _ = tokio::time::timeout(CLOSE_WAIT, sink.send(close(code, reason))).await;
     }
 }

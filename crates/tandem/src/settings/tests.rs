@@ -81,6 +81,11 @@ fn bad_values_are_rejected() {
         jail.set_env("TANDEM_SIGNING_SECRET", "s".repeat(40));
         jail.set_env("TANDEM_ACCESS_TOKEN_TTL", "not a duration");
         assert!(Settings::load(None, &Overrides::default()).is_err());
+        jail.set_env("TANDEM_ACCESS_TOKEN_TTL", "15m");
+        assert!(Settings::load(None, &Overrides::default()).is_ok());
+        // The largest update must fit in a collaborative socket's queue.
+        jail.set_env("TANDEM_COLLAB_SOCKET_QUEUE_BYTES", "4194304");
+        assert!(Settings::load(None, &Overrides::default()).is_err());
         Ok(())
     });
 }

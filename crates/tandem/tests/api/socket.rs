@@ -70,7 +70,50 @@ impl TestApp {
     }
 }
 
+/// How the server ended a connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// A close frame with this code.
+    Close(u16),
+    /// The end of the stream, or an error (a reset), with no close frame.
+    Eof(String),
+    /// Nothing within the wait.
+    TimedOut,
+}
+
+impl Ending {
+    /// How a read that ended with `message` (a close, an error, the end) ended.
+    pub fn of(message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Self {
+        match message {
+            Some(Ok(Message::Close(Some(frame)))) => Self::Close(u16::from(frame.code)),
+            Some(Ok(Message::Close(None))) => Self::Close(u16::from(CloseCode::Status)),
+            Some(Ok(other)) => panic!("not an ending: {other:?}"),
+            Some(Err(error)) => Self::Eof(error.to_string()),
+            None => Self::Eof("end of stream".into()),
+        }
+    }
+}
+
 impl Socket {
+    /// Reads everything the server sends until it ends the connection (within 10 s):
+    /// the JSON frames, and how it ended.
+    pub async fn read_to_end(&mut self) -> (Vec<Value>, Ending) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut frames = Vec::new();
+        loop {
+            let Ok(message) = tokio::time::timeout_at(deadline, self.0.next()).await else {
+                return (frames, Ending::TimedOut);
+            };
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    frames.push(serde_json::from_str(text.as_str()).expect("JSON"));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                ended => return (frames, Ending::of(ended)),
+            }
+        }
+    }
+
     /// Whether the server ended the connection (a close frame, an error or EOF) within 5 s,
     /// reading and discarding whatever was queued before.
     pub async fn was_cut_off(&mut self) -> bool {

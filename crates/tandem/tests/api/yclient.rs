@@ -12,7 +12,9 @@ use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::sync::{Message as YMessage, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, GetString, ReadTxn, Text, Transact, Update};
+use yrs::{ClientID, Doc, GetString, ReadTxn, Text, Transact, Update};
+
+use crate::socket::Ending;
 
 type Stream = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -26,11 +28,7 @@ pub struct YClient {
 impl YClient {
     /// Connects to the document of `file` on the server at `address` (`http://…`).
     pub async fn connect(address: &str, file: &str, token: &str) -> YClient {
-        let url = format!(
-            "{}/api/v1/collab/{file}?token={token}",
-            address.replace("http://", "ws://")
-        );
-        let (ws, _) = tokio_tungstenite::connect_async(url)
+        let (ws, _) = tokio_tungstenite::connect_async(url(address, file, token))
             .await
             .expect("the socket opens");
         let mut client = YClient {
@@ -38,9 +36,39 @@ impl YClient {
             doc: Doc::new(),
             awareness: Default::default(),
         };
-        let step1 = YMessage::Sync(SyncMessage::SyncStep1(client.doc.transact().state_vector()));
-        client.send(&step1).await;
+        client.start().await;
         client
+    }
+
+    /// Connects with a tiny TCP receive buffer, so that once it stops reading what the
+    /// server sends it soon waits in the server.
+    pub async fn connect_slow(address: &str, file: &str, token: &str) -> YClient {
+        let mut client = Self::open_slow(address, file, token).await;
+        client.start().await;
+        client
+    }
+
+    /// As [`Self::connect_slow`], but sends nothing: not even sync step 1.
+    pub async fn open_slow(address: &str, file: &str, token: &str) -> YClient {
+        let addr: std::net::SocketAddr = address.trim_start_matches("http://").parse().unwrap();
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(4096).unwrap();
+        let stream = tcp.connect(addr).await.unwrap();
+        let request = url(address, file, token);
+        let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("the socket opens");
+        YClient {
+            ws,
+            doc: Doc::new(),
+            awareness: Default::default(),
+        }
+    }
+
+    /// Sends sync step 1, as y-websocket does on connecting.
+    async fn start(&mut self) {
+        let step1 = YMessage::Sync(SyncMessage::SyncStep1(self.doc.transact().state_vector()));
+        self.send(&step1).await;
     }
 
     /// Connects and waits until the local document has the server's text.
@@ -110,16 +138,39 @@ impl YClient {
 
     /// Announces an awareness state for this client.
     pub async fn set_awareness(&mut self, json: &str) {
+        self.announce(self.client_id(), 1, json).await;
+    }
+
+    /// Sends an awareness entry for any client id, at any clock.
+    pub async fn announce(&mut self, client: u64, clock: u32, json: &str) {
         let mut clients = std::collections::HashMap::new();
         clients.insert(
-            self.doc.client_id(),
+            ClientID::new(client),
             AwarenessUpdateEntry {
-                clock: 1,
+                clock,
                 json: json.into(),
             },
         );
         self.send(&YMessage::Awareness(AwarenessUpdate { clients }))
             .await;
+    }
+
+    /// Reads until the server ends the connection (within 10 s), applying what arrives;
+    /// how it ended.
+    pub async fn read_to_end(&mut self) -> Ending {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let Ok(message) = tokio::time::timeout_at(deadline, self.ws.next()).await else {
+                return Ending::TimedOut;
+            };
+            match message {
+                Some(Ok(Message::Binary(bytes))) => {
+                    self.apply(&bytes, &mut Pumped::default()).await;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                ended => return Ending::of(ended),
+            }
+        }
     }
 
     pub fn client_id(&self) -> u64 {
@@ -161,6 +212,7 @@ impl YClient {
             YMessage::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
                 if matches!(message_kind(frame), Some(1)) {
                     pumped.saw_step2 = true;
+                    pumped.step2s += 1;
                 }
                 let update = Update::decode_v1(&update).expect("an update");
                 self.doc
@@ -222,6 +274,13 @@ impl YClient {
     }
 }
 
+fn url(address: &str, file: &str, token: &str) -> String {
+    format!(
+        "{}/api/v1/collab/{file}?token={token}",
+        address.replace("http://", "ws://")
+    )
+}
+
 /// The sync message type of a frame (0 step 1, 1 step 2, 2 update), if it is a sync one.
 fn message_kind(frame: &[u8]) -> Option<u8> {
     (frame.first() == Some(&0))
@@ -233,6 +292,8 @@ fn message_kind(frame: &[u8]) -> Option<u8> {
 #[derive(Debug, Default, Clone)]
 pub struct Pumped {
     pub saw_step2: bool,
+    /// Sync step 2 messages: one per answered sync step 1.
+    pub step2s: usize,
     pub awareness_frames: usize,
     /// Awareness frames that change nothing: the server's keepalives.
     pub keepalives: usize,
