@@ -13,7 +13,7 @@ use tandem_domain::UserId;
 use yrs::ClientID;
 use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 
-use crate::document::PeerId;
+use crate::writer::PeerId;
 
 /// The state a removed client is sent with.
 const REMOVED: &str = "null";

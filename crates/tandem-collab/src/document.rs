@@ -42,8 +42,7 @@ pub struct Compaction {
     log_bytes: u64,
 }
 
-/// Identifies one socket on this node.
-pub type PeerId = u64;
+pub use crate::writer::PeerId;
 
 /// One document, shared by every peer on this node.
 #[derive(Debug)]

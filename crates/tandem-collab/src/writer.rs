@@ -27,6 +27,9 @@ use tungstenite::protocol::frame::{Frame as WsFrame, FrameHeader};
 
 use crate::CloseCode;
 
+/// Identifies one socket (a peer of its document) on this node.
+pub type PeerId = u64;
+
 /// Pending buffers written by one `writev`.
 const WRITE_SLICES: usize = 64;
 

@@ -87,6 +87,11 @@ async fn run(command: &mut Command) -> Output {
         .expect("the binary runs")
 }
 
+/// `tandem migrate` on `data_dir`, run in `dir`.
+async fn migrate(dir: &Path, data_dir: &Path) -> Output {
+    run(tandem(dir).arg("migrate").arg("--data-dir").arg(data_dir)).await
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -114,11 +119,7 @@ async fn migrate_creates_the_embedded_database_in_the_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     std::fs::create_dir(&data_dir).unwrap();
-    let output = run(tandem(dir.path())
-        .arg("migrate")
-        .arg("--data-dir")
-        .arg(&data_dir))
-    .await;
+    let output = migrate(dir.path(), &data_dir).await;
     assert!(output.status.success(), "{output:?}");
     assert!(
         text(&output.stdout).contains("migrations applied (sqlite)"),
@@ -131,11 +132,7 @@ async fn migrate_creates_the_embedded_database_in_the_data_dir() {
     );
 
     // A second run finds everything applied and changes nothing.
-    let again = run(tandem(dir.path())
-        .arg("migrate")
-        .arg("--data-dir")
-        .arg(&data_dir))
-    .await;
+    let again = migrate(dir.path(), &data_dir).await;
     assert!(again.status.success(), "{again:?}");
 }
 
@@ -245,11 +242,7 @@ async fn a_data_folder_open_to_others_is_warned_about() {
     let data_dir = dir.path().join("data");
     std::fs::create_dir(&data_dir).unwrap();
     std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let output = run(tandem(dir.path())
-        .arg("migrate")
-        .arg("--data-dir")
-        .arg(&data_dir))
-    .await;
+    let output = migrate(dir.path(), &data_dir).await;
     assert!(output.status.success(), "{output:?}");
     assert!(
         text(&output.stderr).contains("the data folder is open to other users"),
