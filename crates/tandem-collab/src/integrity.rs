@@ -51,8 +51,9 @@ struct Shape {
     len: u32,
     /// A placeholder for structs the update does not carry.
     skip: bool,
-    /// The items an item refers to: left origin, right origin, parent.
-    refers_to: Vec<ID>,
+    /// The items an item refers to: left origin, right origin, parent (held inline: a
+    /// keystroke's update is checked without allocating for them).
+    refers_to: [Option<ID>; 3],
 }
 
 /// An update read as ids: each client's structs in clock order, and what it deletes.
@@ -96,6 +97,64 @@ impl UpdateShape {
     /// Checks that the update integrates whole into a document holding `known`; if it
     /// does, `known` then includes it (a later update may build on it).
     pub fn integrate_into(&self, known: &mut StateVector) -> Result<(), Unintegrable> {
+        if self.builds_only_on(known) {
+            for (client, shapes) in &self.clients {
+                if let Some(end) = shapes
+                    .iter()
+                    .filter(|s| !s.skip)
+                    .map(|s| s.clock + s.len)
+                    .max()
+                    && end > known.get(client)
+                {
+                    known.set_max(*client, end);
+                }
+            }
+            return Ok(());
+        }
+        self.follow(known)
+    }
+
+    /// Whether every struct builds only on what the document holds and on its own
+    /// client's earlier structs here, and every deletion is of items held: a client's
+    /// edit (nearly every update) passes this without following the integration order.
+    fn builds_only_on(&self, known: &StateVector) -> bool {
+        let structs_build = self.clients.iter().all(|(client, shapes)| {
+            let mut clock = known.get(client);
+            shapes.iter().all(|shape| {
+                if shape.skip {
+                    return true;
+                }
+                let fits = shape.clock <= clock
+                    && shape.refers_to.iter().flatten().all(|id| {
+                        let held = if id.client == *client {
+                            clock
+                        } else {
+                            known.get(&id.client)
+                        };
+                        id.clock < held
+                    });
+                clock = clock.max(shape.clock + shape.len);
+                fits
+            })
+        });
+        structs_build
+            && self.deletes.iter().all(|(client, ranges)| {
+                let own_end = self
+                    .clients
+                    .iter()
+                    .filter(|(c, _)| c == client)
+                    .flat_map(|(_, shapes)| shapes.iter().filter(|s| !s.skip))
+                    .map(|s| s.clock + s.len)
+                    .max()
+                    .unwrap_or(0);
+                let held = known.get(client).max(own_end);
+                ranges.iter().all(|range| range.end <= held)
+            })
+    }
+
+    /// Follows yrs's integration order over ids: each client's structs in clock order,
+    /// switching to the client a struct waits on.
+    fn follow(&self, known: &mut StateVector) -> Result<(), Unintegrable> {
         let mut state = Integration {
             known,
             added: HashMap::new(),
@@ -197,6 +256,7 @@ impl Integration<'_> {
         Ok(shape
             .refers_to
             .iter()
+            .flatten()
             .find(|id| id.clock >= self.clock(id.client))
             .copied())
     }
@@ -220,7 +280,7 @@ fn read_struct(decoder: &mut DecoderV1<'_>, clock: u32) -> Result<Option<Shape>,
         clock,
         len,
         skip,
-        refers_to: Vec::new(),
+        refers_to: [None; 3],
     };
     match info {
         BLOCK_SKIP_REF_NUMBER => {
@@ -232,19 +292,19 @@ fn read_struct(decoder: &mut DecoderV1<'_>, clock: u32) -> Result<Option<Shape>,
             Ok((len > 0).then(|| placeholder(len, false)))
         }
         info => {
-            let mut refers_to = Vec::new();
+            let mut refers_to = [None; 3];
             if info & HAS_ORIGIN != 0 {
-                refers_to.push(decoder.read_left_id()?);
+                refers_to[0] = Some(decoder.read_left_id()?);
             }
             if info & HAS_RIGHT_ORIGIN != 0 {
-                refers_to.push(decoder.read_right_id()?);
+                refers_to[1] = Some(decoder.read_right_id()?);
             }
             let parent_written = info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0;
             if parent_written {
                 if decoder.read_parent_info()? {
                     decoder.read_string()?;
                 } else {
-                    refers_to.push(decoder.read_left_id()?);
+                    refers_to[2] = Some(decoder.read_left_id()?);
                 }
                 if info & HAS_PARENT_SUB != 0 {
                     decoder.read_string()?;
