@@ -61,7 +61,10 @@ impl Target {
                 _data_dir: None,
             });
         }
-        let data_dir = tempfile::tempdir()?;
+        // Private, as the server wants its data folder (it warns about any other).
+        let data_dir = tempfile::Builder::new()
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()?;
         if let Some(binary) = &args.spawn {
             let mut command = Command::new(binary);
             command
