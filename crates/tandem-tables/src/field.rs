@@ -1,0 +1,1 @@
+//! Field types and the rules their values follow.

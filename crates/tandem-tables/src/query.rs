@@ -1,0 +1,1 @@
+//! The query AST and its parsers.
