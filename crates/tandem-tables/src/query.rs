@@ -16,6 +16,8 @@ mod print;
 mod url;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 pub use ast::{
