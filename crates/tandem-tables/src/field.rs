@@ -5,12 +5,14 @@
 //! Nothing here knows SQL: [`FieldType::sql_kind`] says which column kind a type
 //! needs and [`Stored`] is the scalar storage binds; storage picks the backend types.
 
+mod convert;
 mod name;
 mod stored;
 mod syntax;
 mod types;
 mod value;
 
+pub use convert::{Conversion, convert};
 pub use name::{FieldName, MAX_NAME_CHARS, NameError};
 pub use stored::{Stored, StoredError};
 pub use types::{

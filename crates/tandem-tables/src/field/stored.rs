@@ -180,3 +180,60 @@ impl CellValue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::value::tests::{any_json, any_writable_type, select};
+    use crate::field::value::{Limits, validate};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_multi_select_is_stored_as_a_json_array_of_ids() {
+        let v = validate(&select(true), json!(["Done", "todo"]), &Limits::default()).unwrap();
+        assert_eq!(v.to_stored(), Stored::Json(r#"["done","todo"]"#.into()));
+    }
+
+    #[test]
+    fn deleted_options_read_back_as_absent() {
+        let v = CellValue::from_stored(&select(true), Stored::Json(r#"["gone","done"]"#.into()))
+            .unwrap();
+        assert_eq!(v.to_json(), json!(["done"]));
+        assert_eq!(
+            CellValue::from_stored(&select(false), Stored::Text("gone".into())).unwrap(),
+            CellValue::Null
+        );
+    }
+
+    #[test]
+    fn sqlite_shapes_are_accepted() {
+        assert_eq!(
+            CellValue::from_stored(&FieldType::Boolean, Stored::Integer(1)).unwrap(),
+            CellValue::Boolean(true)
+        );
+        let t = CellValue::from_stored(
+            &FieldType::CreatedAt,
+            Stored::Text("2024-01-02T03:04:05.000006Z".into()),
+        )
+        .unwrap();
+        assert_eq!(t.to_json(), json!("2024-01-02T03:04:05.000006Z"));
+    }
+
+    #[test]
+    fn a_mismatched_stored_value_is_an_error_not_a_panic() {
+        let err =
+            CellValue::from_stored(&FieldType::Boolean, Stored::Text("yes".into())).unwrap_err();
+        assert_eq!(err.code(), "stored_value_mismatch");
+        assert!(CellValue::from_stored(&FieldType::Json, Stored::Json("{".into())).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn a_validated_value_round_trips_through_its_stored_form(t in any_writable_type(), v in any_json()) {
+            if let Ok(cell) = validate(&t, v, &Limits::default()) {
+                prop_assert_eq!(CellValue::from_stored(&t, cell.to_stored()).unwrap(), cell);
+            }
+        }
+    }
+}

@@ -427,3 +427,6 @@ impl FieldType {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -151,7 +151,7 @@ impl ValueError {
 /// included, with `read_only_field`. Per type:
 /// - text, long_text: a string without NUL, at most `max_cell_bytes`; `""` is empty.
 /// - number: a JSON number within ±2^53-1, **rounded** half away from zero (on its
-///   decimal text) to the field's precision, since clients send doubles such as
+///   shortest decimal text) to the field's precision, since clients send doubles such as
 ///   `0.1 + 0.2` and refusing those would be hostile; strings are refused.
 /// - boolean: `true` or `false` only.
 /// - date: `"YYYY-MM-DD"`. datetime: RFC 3339, stored in UTC to the microsecond.
@@ -302,22 +302,59 @@ fn checked_text(
     }
 }
 
-/// Rounds to `precision` places and checks the range.
+/// Rounds to `precision` places, half away from zero, and checks the range.
 ///
-/// Rounding goes through the decimal text (`format!("{:.p$}")`, which rounds the exact
-/// binary value) and parses back, so the result is the double nearest a p-place
-/// decimal and rounding it again changes nothing.
+/// Rounding works on the shortest decimal text that reads back as `x` (what the
+/// client most likely typed: `1.005` rather than its binary neighbour
+/// `1.00499999…`), then parses the rounded text back, so the result is the double
+/// nearest a p-place decimal and rounding it again changes nothing.
 pub(crate) fn number(x: f64, precision: Precision) -> Result<CellValue, ValueError> {
     if !x.is_finite() || x.abs() > MAX_NUMBER {
         return Err(ValueError::NumberOutOfRange);
     }
-    let text = format!("{:.*}", usize::from(precision.places()), x);
-    let rounded: f64 = text.parse().map_err(|_| ValueError::NumberOutOfRange)?;
-    if rounded.abs() > MAX_NUMBER {
+    let text = round_decimal(&format!("{}", x.abs()), usize::from(precision.places()));
+    let magnitude: f64 = text.parse().map_err(|_| ValueError::NumberOutOfRange)?;
+    if magnitude > MAX_NUMBER {
         return Err(ValueError::NumberOutOfRange);
     }
+    let rounded = if x < 0.0 { -magnitude } else { magnitude };
     // Adding zero turns -0.0 into 0.0: one zero, one stored form.
     Ok(CellValue::Number(rounded + 0.0))
+}
+
+/// Rounds a plain non-negative decimal (`digits[.digits]`, as `{}` prints a finite
+/// double) to `places` decimals, half away from zero.
+fn round_decimal(text: &str, places: usize) -> String {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.len() <= places {
+        return text.to_owned();
+    }
+    let round_up = frac.as_bytes().get(places).is_some_and(|d| *d >= b'5');
+    let mut digits: Vec<u8> = int.bytes().chain(frac.bytes().take(places)).collect();
+    if round_up {
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if digits[i] == b'9' {
+                digits[i] = b'0';
+            } else {
+                digits[i] += 1;
+                break;
+            }
+        }
+    }
+    let split = digits.len() - places;
+    let (int, frac) = digits.split_at(split);
+    let int = String::from_utf8_lossy(int);
+    if frac.is_empty() {
+        int.into_owned()
+    } else {
+        format!("{int}.{}", String::from_utf8_lossy(frac))
+    }
 }
 
 /// Size (compact serialisation) and depth checks for a JSON cell. Depth is measured
@@ -379,3 +416,6 @@ impl CellValue {
         matches!(self, CellValue::Null)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;
