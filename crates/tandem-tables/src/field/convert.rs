@@ -201,24 +201,16 @@ fn map_options(
             }
             out
         }
-        _ => {
-            let text = text_form(from, value)?;
-            if matches!(value, CellValue::Json(Value::Array(_))) {
-                // A JSON array of strings reads as a list of options.
-                match value {
-                    CellValue::Json(Value::Array(items)) => items
-                        .iter()
-                        .filter_map(|i| i.as_str().map(str::to_owned))
-                        .collect(),
-                    _ => Vec::new(),
-                }
-            } else {
-                text.split(',')
-                    .map(|p| p.trim().to_owned())
-                    .filter(|p| !p.is_empty())
-                    .collect()
-            }
-        }
+        // A JSON array of strings reads as a list of options.
+        (CellValue::Json(Value::Array(items)), _) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect(),
+        _ => text_form(from, value)?
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
     };
     let mut ids: Vec<OptionId> = Vec::new();
     for c in candidates {
