@@ -23,7 +23,7 @@ mod literal;
 mod schema;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use bound::{
     BoundCondition, BoundFilter, BoundQuery, BoundSort, CompareOp, Keyset, LIKE_ESCAPE,
