@@ -112,6 +112,14 @@ id_type!(
     /// Identifies an invite token of a private room.
     RoomInviteId
 );
+id_type!(
+    /// Identifies a live table in a workspace.
+    TableId
+);
+id_type!(
+    /// Identifies a field (a typed column) of a live table.
+    FieldId
+);
 
 #[cfg(test)]
 mod tests {

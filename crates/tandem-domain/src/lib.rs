@@ -27,8 +27,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{DomainEvent, ReactionChange, ReadMarker, RoomMembership};
 pub use file::{File, FilePath, FileVersion, VersionKind};
 pub use ids::{
-    AuditId, FileId, InvitationId, JobId, MessageId, ProjectId, RoomId, RoomInviteId, SessionId,
-    UserId, VersionId, WorkspaceId,
+    AuditId, FieldId, FileId, InvitationId, JobId, MessageId, ProjectId, RoomId, RoomInviteId,
+    SessionId, TableId, UserId, VersionId, WorkspaceId,
 };
 pub use job::{Job, JobError, JobKind, JobState, JobStatus, LeaseToken, NewJob, backoff};
 pub use project::{

@@ -12,6 +12,7 @@ mod jobs;
 mod postgres;
 mod presence;
 mod sqlite;
+mod tables;
 mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -26,6 +27,10 @@ pub use jobs::{Artifact, Claimed, Enqueued, Finish, JobFilter, JobStore, QueueSt
 pub use postgres::{JOBS_CANCEL_CHANNEL, JOBS_WAKE_CHANNEL, PgStore};
 pub use presence::{LastSeen, Place, PresenceStore};
 pub use sqlite::SqliteStore;
+pub use tables::{
+    FIELD_NAME_TAKEN, FieldChanges, LiveTable, TABLE_NAME_TAKEN, TableChanges, TableField,
+    TableStore,
+};
 pub use tenancy::{
     Acceptance, AuditStore, InvitationStore, MemberStore, ProjectStore, ProjectWithRole,
     WorkspaceStore,

@@ -8,7 +8,7 @@ use tandem_domain::{
 
 use crate::{
     AuditStore, ChatStore, DocumentStore, FileStore, InvitationStore, JobStore, MemberStore,
-    PresenceStore, ProjectStore, StoreError, WorkspaceStore,
+    PresenceStore, ProjectStore, StoreError, TableStore, WorkspaceStore,
 };
 
 /// Accounts.
@@ -87,6 +87,7 @@ pub trait Store:
     + DocumentStore
     + JobStore
     + ChatStore
+    + TableStore
     + std::fmt::Debug
 {
     /// Applies the embedded migrations that have not run yet.

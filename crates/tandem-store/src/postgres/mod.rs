@@ -20,6 +20,8 @@ mod members;
 mod presence;
 mod projects;
 mod sessions;
+mod table_fields;
+mod tables;
 mod users;
 mod workspaces;
 

@@ -19,6 +19,8 @@ mod presence;
 mod projects;
 mod rotation;
 mod sessions;
+mod table_fields;
+mod tables;
 mod users;
 mod workspaces;
 

@@ -1,0 +1,321 @@
+//! Live tables' metadata in SQLite: the `live_tables` rows; their fields are in
+//! [`super::table_fields`], which the field methods of [`TableStore`] delegate to.
+
+use async_trait::async_trait;
+use sqlx::SqliteConnection;
+use tandem_domain::{AuditContext, Description, FieldId, ProjectId, TableId, UserId, WorkspaceId};
+use tandem_tables::field::FieldName;
+
+use super::audit_log::insert_audit;
+use super::table_fields;
+use super::{
+    BEGIN_WRITE, SqliteStore, decode_error, decode_id, decode_time, encode_id, encode_time,
+};
+use crate::{
+    FieldChanges, LiveTable, StoreError, TABLE_NAME_TAKEN, TableChanges, TableField, TableStore,
+    audit,
+};
+
+/// A `live_tables` row as SQLite returns it.
+#[derive(sqlx::FromRow)]
+struct TableRow {
+    id: String,
+    workspace_id: String,
+    name: String,
+    description: String,
+    primary_field_id: Option<String>,
+    created_by: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<TableRow> for LiveTable {
+    type Error = sqlx::Error;
+
+    fn try_from(row: TableRow) -> Result<Self, Self::Error> {
+        Ok(LiveTable {
+            id: TableId(decode_id("live_tables.id", &row.id)?),
+            workspace_id: WorkspaceId(decode_id("live_tables.workspace_id", &row.workspace_id)?),
+            name: FieldName::parse(&row.name).map_err(|e| decode_error("live_tables.name", e))?,
+            description: Description::from_storage(row.description),
+            primary_field_id: row
+                .primary_field_id
+                .map(|id| decode_id("live_tables.primary_field_id", &id).map(FieldId))
+                .transpose()?,
+            created_by: UserId(decode_id("live_tables.created_by", &row.created_by)?),
+            created_at: decode_time("live_tables.created_at", &row.created_at)?,
+            updated_at: decode_time("live_tables.updated_at", &row.updated_at)?,
+        })
+    }
+}
+
+/// The columns of a [`TableRow`], in its order.
+macro_rules! table_columns {
+    () => {
+        "id, workspace_id, name, description, primary_field_id, created_by, created_at, updated_at"
+    };
+}
+
+/// A name taken in the workspace is a conflict; a missing workspace is `NotFound`.
+fn on_table_write_error(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(TABLE_NAME_TAKEN)
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::Other(err),
+    }
+}
+
+pub(super) async fn table_by_id(
+    conn: &mut SqliteConnection,
+    id: TableId,
+) -> Result<Option<LiveTable>, StoreError> {
+    let row: Option<TableRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        table_columns!(),
+        " FROM live_tables WHERE id = ?"
+    ))
+    .bind(encode_id(id.0))
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(LiveTable::try_from).transpose()?)
+}
+
+/// The project a workspace belongs to, for the audit row; `NotFound` if there is none.
+pub(super) async fn project_of(
+    conn: &mut SqliteConnection,
+    workspace: WorkspaceId,
+) -> Result<ProjectId, StoreError> {
+    let project: Option<String> =
+        sqlx::query_scalar("SELECT project_id FROM workspaces WHERE id = ?")
+            .bind(encode_id(workspace.0))
+            .fetch_optional(conn)
+            .await?;
+    let project = project.ok_or(StoreError::NotFound)?;
+    Ok(ProjectId(decode_id("workspaces.project_id", &project)?))
+}
+
+/// Sets a table's primary field and `updated_at`, returning the table as it now is.
+pub(super) async fn set_primary_field(
+    conn: &mut SqliteConnection,
+    table: TableId,
+    field: Option<FieldId>,
+    audit: &AuditContext,
+) -> Result<LiveTable, StoreError> {
+    let row: TableRow = sqlx::query_as(concat!(
+        "UPDATE live_tables SET primary_field_id = ?, updated_at = ? WHERE id = ? \
+         RETURNING ",
+        table_columns!()
+    ))
+    .bind(field.map(|f| encode_id(f.0)))
+    .bind(encode_time(audit.at))
+    .bind(encode_id(table.0))
+    .fetch_one(conn)
+    .await?;
+    Ok(LiveTable::try_from(row)?)
+}
+
+/// Whether `field` is one of `table`'s fields.
+async fn is_field_of(
+    conn: &mut SqliteConnection,
+    table: TableId,
+    field: FieldId,
+) -> Result<bool, StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM table_fields WHERE id = ? AND table_id = ?")
+            .bind(encode_id(field.0))
+            .bind(encode_id(table.0))
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+#[async_trait]
+impl TableStore for SqliteStore {
+    async fn create_table(
+        &self,
+        table: &LiveTable,
+        audit: &AuditContext,
+    ) -> Result<(), StoreError> {
+        // A new table has no fields, so no primary field can be one of them.
+        if table.primary_field_id.is_some() {
+            return Err(StoreError::NotFound);
+        }
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let project = project_of(&mut tx, table.workspace_id).await?;
+        sqlx::query(concat!(
+            "INSERT INTO live_tables (",
+            table_columns!(),
+            ", name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(encode_id(table.id.0))
+        .bind(encode_id(table.workspace_id.0))
+        .bind(table.name.as_str())
+        .bind(table.description.as_str())
+        .bind(None::<String>)
+        .bind(encode_id(table.created_by.0))
+        .bind(encode_time(table.created_at))
+        .bind(encode_time(table.updated_at))
+        .bind(table.name.key())
+        .execute(&mut *tx)
+        .await
+        .map_err(on_table_write_error)?;
+        let entry = audit::entry(
+            audit,
+            project,
+            "table.created",
+            ("table", table.id.to_string()),
+            None::<&LiveTable>,
+            Some(table),
+        )?;
+        insert_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn table_by_id(&self, id: TableId) -> Result<Option<LiveTable>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        table_by_id(&mut conn, id).await
+    }
+
+    async fn list_tables(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<TableId>,
+        limit: u32,
+    ) -> Result<Vec<LiveTable>, StoreError> {
+        let rows: Vec<TableRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            table_columns!(),
+            " FROM live_tables \
+             WHERE workspace_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3"
+        ))
+        .bind(encode_id(workspace.0))
+        .bind(after.map(|id| encode_id(id.0)))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(LiveTable::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn update_table(
+        &self,
+        id: TableId,
+        changes: &TableChanges,
+        audit: &AuditContext,
+    ) -> Result<LiveTable, StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let before = table_by_id(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let project = project_of(&mut tx, before.workspace_id).await?;
+        if let Some(Some(field)) = changes.primary_field_id
+            && !is_field_of(&mut tx, id, field).await?
+        {
+            return Err(StoreError::NotFound);
+        }
+        let primary = changes.primary_field_id.unwrap_or(before.primary_field_id);
+        // Each part is kept when its parameter is NULL, so one statement serves all.
+        let row: TableRow = sqlx::query_as(concat!(
+            "UPDATE live_tables SET name = COALESCE(?1, name), name_key = COALESCE(?2, name_key), \
+             description = COALESCE(?3, description), primary_field_id = ?4, updated_at = ?5 \
+             WHERE id = ?6 RETURNING ",
+            table_columns!()
+        ))
+        .bind(changes.name.as_ref().map(FieldName::as_str))
+        .bind(changes.name.as_ref().map(FieldName::key))
+        .bind(changes.description.as_ref().map(Description::as_str))
+        .bind(primary.map(|f| encode_id(f.0)))
+        .bind(encode_time(audit.at))
+        .bind(encode_id(id.0))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(on_table_write_error)?;
+        let after = LiveTable::try_from(row)?;
+        let entry = audit::entry(
+            audit,
+            project,
+            "table.updated",
+            ("table", id.to_string()),
+            Some(&before),
+            Some(&after),
+        )?;
+        insert_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn delete_table(&self, id: TableId, audit: &AuditContext) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        let before = table_by_id(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let project = project_of(&mut tx, before.workspace_id).await?;
+        // Its fields go by the cascade.
+        sqlx::query("DELETE FROM live_tables WHERE id = ?")
+            .bind(encode_id(id.0))
+            .execute(&mut *tx)
+            .await?;
+        let entry = audit::entry(
+            audit,
+            project,
+            "table.deleted",
+            ("table", id.to_string()),
+            Some(&before),
+            None::<&LiveTable>,
+        )?;
+        insert_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn count_tables(&self, workspace: WorkspaceId) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM live_tables WHERE workspace_id = ?")
+            .bind(encode_id(workspace.0))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.unsigned_abs())
+    }
+
+    async fn create_field(
+        &self,
+        field: &TableField,
+        audit: &AuditContext,
+    ) -> Result<(), StoreError> {
+        table_fields::create_field(&self.pool, field, audit).await
+    }
+
+    async fn field_by_id(&self, id: FieldId) -> Result<Option<TableField>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        table_fields::field_by_id(&mut conn, id).await
+    }
+
+    async fn list_fields(&self, table: TableId) -> Result<Vec<TableField>, StoreError> {
+        table_fields::list_fields(&self.pool, table).await
+    }
+
+    async fn update_field(
+        &self,
+        id: FieldId,
+        changes: &FieldChanges,
+        audit: &AuditContext,
+    ) -> Result<TableField, StoreError> {
+        table_fields::update_field(&self.pool, id, changes, audit).await
+    }
+
+    async fn delete_field(&self, id: FieldId, audit: &AuditContext) -> Result<(), StoreError> {
+        table_fields::delete_field(&self.pool, id, audit).await
+    }
+
+    async fn count_fields(&self, table: TableId) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM table_fields WHERE table_id = ?")
+            .bind(encode_id(table.0))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.unsigned_abs())
+    }
+}
