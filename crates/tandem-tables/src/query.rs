@@ -8,11 +8,13 @@
 //! bound query into parameterised SQL per backend.
 
 mod ast;
+mod bounds;
 mod cursor;
 mod error;
 mod grammar;
 mod json;
 mod print;
+mod request;
 mod url;
 
 #[cfg(test)]
@@ -21,24 +23,13 @@ mod proptests;
 mod tests;
 
 pub use ast::{
-    Condition, Direction, FieldRef, FieldsBy, Filter, IsValue, Literal, Nulls, Op, Operand, Query,
-    Sort,
+    Condition, Direction, FieldRef, FieldsBy, Filter, IsValue, Literal, Nulls, Op, Operand, Sort,
+};
+pub use bounds::{
+    MAX_CONDITIONS, MAX_CURSOR_BYTES, MAX_DEPTH, MAX_FIELDS, MAX_IN_ITEMS, MAX_LIMIT,
+    MAX_VALUE_BYTES,
 };
 pub use cursor::Cursor;
 pub use error::{Location, QueryError};
+pub use request::Query;
 pub use url::{RESERVED, decode_query_string, parse_pairs, parse_query_string};
-
-/// Deepest nesting of `and`/`or` groups (`or=(…)` is 1).
-pub const MAX_DEPTH: usize = 16;
-/// Most conditions in one query.
-pub const MAX_CONDITIONS: usize = 100;
-/// Most items in one `in` list.
-pub const MAX_IN_ITEMS: usize = 1000;
-/// Longest value, field reference or search text, in bytes.
-pub const MAX_VALUE_BYTES: usize = 64 * 1024;
-/// Most sort keys, and most selected fields.
-pub const MAX_FIELDS: usize = 1000;
-/// Largest `limit`; the API may clamp lower.
-pub const MAX_LIMIT: u32 = 10_000;
-/// Longest cursor token, in bytes.
-pub const MAX_CURSOR_BYTES: usize = 256 * 1024;

@@ -2,8 +2,6 @@
 
 use std::borrow::Cow;
 
-use super::cursor::Cursor;
-
 /// A field as the caller wrote it: a name or an id, according to [`FieldsBy`]. Binding it
 /// to one of the table's fields happens later, so nothing here checks that it exists.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -41,26 +39,6 @@ impl FieldsBy {
             Self::Id => "id",
         }
     }
-}
-
-/// One read of a table's rows: which rows, in which order, which fields, which page.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Query {
-    /// Which rows; `None` is every row.
-    pub filter: Option<Filter>,
-    /// The sort keys, most significant first; storage appends the row id as the last
-    /// tie-breaker so that keyset paging is total.
-    pub order: Vec<Sort>,
-    /// The fields to return; `None` is every field.
-    pub select: Option<Vec<FieldRef>>,
-    /// The page size asked for; the API decides the default and may clamp it.
-    pub limit: Option<u32>,
-    /// Where the page starts: after the row this cursor names.
-    pub cursor: Option<Cursor>,
-    /// Full-text search across the table's searchable fields, as typed.
-    pub search: Option<String>,
-    /// How the field references in this query are spelled.
-    pub fields_by: FieldsBy,
 }
 
 /// A filter: a tree of conditions joined by `and`, `or` and `not`.

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ast::{Direction, FieldRef, Nulls, Sort};
+use super::bounds::{MAX_CURSOR_BYTES, MAX_FIELDS};
 use super::error::{Location, QueryError};
-use super::{MAX_CURSOR_BYTES, MAX_FIELDS};
 
 /// The cursor format this code writes and reads.
 const VERSION: u32 = 1;

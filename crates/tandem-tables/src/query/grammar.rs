@@ -2,8 +2,8 @@
 //! the filter grammar proper: `[not.]op.value` and logic trees `(a.eq.1,or(b.gt.2,…))`.
 
 use super::ast::{Condition, FieldRef, Filter, IsValue, Literal, Op, Operand};
+use super::bounds::{MAX_CONDITIONS, MAX_DEPTH, MAX_IN_ITEMS, MAX_VALUE_BYTES};
 use super::error::{Location, QueryError};
-use super::{MAX_CONDITIONS, MAX_DEPTH, MAX_IN_ITEMS, MAX_VALUE_BYTES};
 
 /// Which grammar a scanner reads, so that its errors carry the right code.
 #[derive(Debug, Clone, Copy)]

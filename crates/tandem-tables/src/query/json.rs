@@ -5,12 +5,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::ast::{
-    Condition, Direction, FieldRef, Filter, IsValue, Literal, Nulls, Op, Operand, Query, Sort,
+    Condition, Direction, FieldRef, Filter, IsValue, Literal, Nulls, Op, Operand, Sort,
 };
+use super::bounds::{MAX_CONDITIONS, MAX_DEPTH, MAX_FIELDS, MAX_IN_ITEMS, MAX_VALUE_BYTES};
 use super::cursor::Cursor;
 use super::error::{Location, QueryError};
+use super::request::Query;
 use super::url::{parse_fields_by, parse_limit};
-use super::{MAX_CONDITIONS, MAX_DEPTH, MAX_FIELDS, MAX_IN_ITEMS, MAX_VALUE_BYTES};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,7 +3,8 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::ast::{Condition, FieldsBy, Filter, Literal, Op, Operand, Query};
+use super::ast::{Condition, FieldsBy, Filter, Literal, Op, Operand};
+use super::request::Query;
 use super::url::RESERVED;
 
 /// Characters left as they are in printed links: unreserved ones, and the grammar's own

@@ -3,11 +3,12 @@
 
 use percent_encoding::percent_decode_str;
 
-use super::ast::{Direction, FieldRef, FieldsBy, Filter, Nulls, Query, Sort};
+use super::ast::{Direction, FieldRef, FieldsBy, Filter, Nulls, Sort};
+use super::bounds::{MAX_FIELDS, MAX_LIMIT, MAX_VALUE_BYTES};
 use super::cursor::Cursor;
 use super::error::{Location, QueryError};
 use super::grammar::{FilterParser, Kind, Scanner};
-use super::{MAX_FIELDS, MAX_LIMIT, MAX_VALUE_BYTES};
+use super::request::Query;
 
 /// Parameter names that are never field names. A field with one of these names is
 /// filtered on with a quoted key (`"order"=eq.x`) or inside a logic tree.
