@@ -18,3 +18,14 @@ pub enum StoreError {
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+/// How a write that names a unique key and a parent row fails, on both backends: a
+/// taken key is `Conflict(taken)`, a missing parent (a foreign-key violation) is
+/// `NotFound`, anything else stays `Other`.
+pub(crate) fn on_write_error(taken: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |err| match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(taken),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::Other(err),
+    }
+}

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::projects::insert_audit;
 use super::{PgStore, micros};
 use crate::audit::entry;
+use crate::error::on_write_error;
 use crate::{FileStore, StoreError};
 
 /// A `files` row.
@@ -39,15 +40,6 @@ macro_rules! file_columns {
     () => {
         "id, workspace_id, path, created_by, created_at, updated_at"
     };
-}
-
-/// A path taken in the workspace is a conflict; a missing workspace is `NotFound`.
-fn on_file_write_error(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("files.path"),
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::Other(err),
-    }
 }
 
 /// The file, its row locked, with its project; `NotFound` if there is none.
@@ -105,7 +97,7 @@ impl FileStore for PgStore {
         .bind(i64::from(initial_update.is_some()))
         .execute(&mut *tx)
         .await
-        .map_err(on_file_write_error)?;
+        .map_err(on_write_error("files.path"))?;
         if let Some(update) = initial_update {
             sqlx::query(
                 "INSERT INTO document_updates (file_id, seq, data, created_at) VALUES ($1, 1, $2, $3)",
@@ -178,7 +170,7 @@ impl FileStore for PgStore {
         .bind(micros(audit.at))
         .fetch_one(&mut *tx)
         .await
-        .map_err(on_file_write_error)?;
+        .map_err(on_write_error("files.path"))?;
         let after = File::from(row);
         let row = entry(
             audit,

@@ -15,6 +15,7 @@ use super::micros;
 use super::projects::insert_audit;
 use super::tables::{set_primary_field, table_for_update};
 use crate::audit::entry;
+use crate::error::on_write_error;
 use crate::{FIELD_NAME_TAKEN, FieldChanges, LiveTable, StoreError, TableField};
 
 /// A `table_fields` row.
@@ -55,17 +56,6 @@ macro_rules! field_columns {
     () => {
         "id, table_id, name, field_type, position, indexed, created_at, updated_at"
     };
-}
-
-/// A name taken in the table is a conflict; a missing table is `NotFound`.
-fn on_field_write_error(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(FIELD_NAME_TAKEN)
-        }
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::Other(err),
-    }
 }
 
 /// The field, its row locked if `lock`.
@@ -134,7 +124,7 @@ pub(super) async fn create_field(
     .bind(field.name.key())
     .execute(&mut *tx)
     .await
-    .map_err(on_field_write_error)?;
+    .map_err(on_write_error(FIELD_NAME_TAKEN))?;
     let row = entry(
         audit,
         project,
@@ -190,7 +180,7 @@ pub(super) async fn update_field(
     .bind(micros(audit.at))
     .fetch_one(&mut *tx)
     .await
-    .map_err(on_field_write_error)?;
+    .map_err(on_write_error(FIELD_NAME_TAKEN))?;
     let after = TableField::try_from(row)?;
     let row = entry(
         audit,

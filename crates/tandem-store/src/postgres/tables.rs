@@ -15,6 +15,7 @@ use super::projects::insert_audit;
 use super::table_fields;
 use super::{PgStore, micros};
 use crate::audit::entry;
+use crate::error::on_write_error;
 use crate::{
     FieldChanges, LiveTable, StoreError, TABLE_NAME_TAKEN, TableChanges, TableField, TableStore,
 };
@@ -57,17 +58,6 @@ macro_rules! table_columns {
     () => {
         "id, workspace_id, name, description, primary_field_id, created_by, created_at, updated_at"
     };
-}
-
-/// A name taken in the workspace is a conflict; a missing workspace is `NotFound`.
-fn on_table_write_error(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(TABLE_NAME_TAKEN)
-        }
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::Other(err),
-    }
 }
 
 /// The table, its row locked, with the project it is audited in; `NotFound` if there
@@ -164,7 +154,7 @@ impl TableStore for PgStore {
         .bind(table.name.key())
         .execute(&mut *tx)
         .await
-        .map_err(on_table_write_error)?;
+        .map_err(on_write_error(TABLE_NAME_TAKEN))?;
         let row = entry(
             audit,
             project,
@@ -242,7 +232,7 @@ impl TableStore for PgStore {
         .bind(micros(audit.at))
         .fetch_one(&mut *tx)
         .await
-        .map_err(on_table_write_error)?;
+        .map_err(on_write_error(TABLE_NAME_TAKEN))?;
         let after = LiveTable::try_from(row)?;
         let row = entry(
             audit,

@@ -6,6 +6,7 @@ use tandem_domain::{AuditContext, File, FileId, FilePath, ProjectId, UserId, Wor
 
 use super::audit_log::insert_audit;
 use super::{BEGIN_WRITE, SqliteStore, decode_id, decode_time, encode_id, encode_time};
+use crate::error::on_write_error;
 use crate::{FileStore, StoreError, audit};
 
 /// A `files` row as SQLite returns it.
@@ -31,15 +32,6 @@ impl TryFrom<FileRow> for File {
             created_at: decode_time("files.created_at", &row.created_at)?,
             updated_at: decode_time("files.updated_at", &row.updated_at)?,
         })
-    }
-}
-
-/// A path taken in the workspace is a conflict; a missing workspace is `NotFound`.
-fn on_file_write_error(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("files.path"),
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::Other(err),
     }
 }
 
@@ -93,7 +85,7 @@ impl FileStore for SqliteStore {
         .bind(i64::from(initial_update.is_some()))
         .execute(&mut *tx)
         .await
-        .map_err(on_file_write_error)?;
+        .map_err(on_write_error("files.path"))?;
         if let Some(update) = initial_update {
             sqlx::query(
                 "INSERT INTO document_updates (file_id, seq, data, created_at) VALUES (?, 1, ?, ?)",
@@ -163,7 +155,7 @@ impl FileStore for SqliteStore {
         .bind(encode_id(id.0))
         .fetch_one(&mut *tx)
         .await
-        .map_err(on_file_write_error)?;
+        .map_err(on_write_error("files.path"))?;
         let after = File::try_from(row)?;
         let entry = audit::entry(
             audit,

@@ -8,6 +8,7 @@ use tandem_tables::field::{FieldName, FieldType};
 use super::audit_log::insert_audit;
 use super::tables::{project_of, set_primary_field, table_by_id};
 use super::{BEGIN_WRITE, decode_error, decode_id, decode_time, encode_id, encode_time};
+use crate::error::on_write_error;
 use crate::{FIELD_NAME_TAKEN, FieldChanges, LiveTable, StoreError, TableField, audit};
 
 /// A `table_fields` row as SQLite returns it.
@@ -46,17 +47,6 @@ macro_rules! field_columns {
     () => {
         "id, table_id, name, field_type, position, indexed, created_at, updated_at"
     };
-}
-
-/// A name taken in the table is a conflict; a missing table is `NotFound`.
-fn on_field_write_error(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(FIELD_NAME_TAKEN)
-        }
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::Other(err),
-    }
 }
 
 /// A field type as the JSON text the column holds.
@@ -116,7 +106,7 @@ pub(super) async fn create_field(
     .bind(field.name.key())
     .execute(&mut *tx)
     .await
-    .map_err(on_field_write_error)?;
+    .map_err(on_write_error(FIELD_NAME_TAKEN))?;
     let entry = audit::entry(
         audit,
         project,
@@ -176,7 +166,7 @@ pub(super) async fn update_field(
     .bind(encode_id(id.0))
     .fetch_one(&mut *tx)
     .await
-    .map_err(on_field_write_error)?;
+    .map_err(on_write_error(FIELD_NAME_TAKEN))?;
     let after = TableField::try_from(row)?;
     let entry = audit::entry(
         audit,

@@ -11,6 +11,7 @@ use super::table_fields;
 use super::{
     BEGIN_WRITE, SqliteStore, decode_error, decode_id, decode_time, encode_id, encode_time,
 };
+use crate::error::on_write_error;
 use crate::{
     FieldChanges, LiveTable, StoreError, TABLE_NAME_TAKEN, TableChanges, TableField, TableStore,
     audit,
@@ -54,17 +55,6 @@ macro_rules! table_columns {
     () => {
         "id, workspace_id, name, description, primary_field_id, created_by, created_at, updated_at"
     };
-}
-
-/// A name taken in the workspace is a conflict; a missing workspace is `NotFound`.
-fn on_table_write_error(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(TABLE_NAME_TAKEN)
-        }
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::Other(err),
-    }
 }
 
 pub(super) async fn table_by_id(
@@ -160,7 +150,7 @@ impl TableStore for SqliteStore {
         .bind(table.name.key())
         .execute(&mut *tx)
         .await
-        .map_err(on_table_write_error)?;
+        .map_err(on_write_error(TABLE_NAME_TAKEN))?;
         let entry = audit::entry(
             audit,
             project,
@@ -234,7 +224,7 @@ impl TableStore for SqliteStore {
         .bind(encode_id(id.0))
         .fetch_one(&mut *tx)
         .await
-        .map_err(on_table_write_error)?;
+        .map_err(on_write_error(TABLE_NAME_TAKEN))?;
         let after = LiveTable::try_from(row)?;
         let entry = audit::entry(
             audit,
