@@ -21,6 +21,7 @@ mod presence;
 mod projects;
 mod sessions;
 mod table_fields;
+mod table_store;
 mod tables;
 mod users;
 mod workspaces;

@@ -1,25 +1,16 @@
-//! Live tables' metadata in SQLite: the `live_tables` rows; their fields are in
-//! [`super::table_fields`], which the field methods of [`TableStore`] delegate to.
+//! Live tables' metadata in SQLite: a `live_tables` row and the lookups that the
+//! tables' and the fields' writes share (`super::table_store` and `super::table_fields`).
 
-use async_trait::async_trait;
 use sqlx::SqliteConnection;
 use tandem_domain::{AuditContext, Description, FieldId, ProjectId, TableId, UserId, WorkspaceId};
 use tandem_tables::field::FieldName;
 
-use super::audit_log::insert_audit;
-use super::table_fields;
-use super::{
-    BEGIN_WRITE, SqliteStore, decode_error, decode_id, decode_time, encode_id, encode_time,
-};
-use crate::error::on_write_error;
-use crate::{
-    FieldChanges, LiveTable, StoreError, TABLE_NAME_TAKEN, TableChanges, TableField, TableStore,
-    audit,
-};
+use super::{decode_error, decode_id, decode_time, encode_id, encode_time};
+use crate::{LiveTable, StoreError};
 
 /// A `live_tables` row as SQLite returns it.
 #[derive(sqlx::FromRow)]
-struct TableRow {
+pub(super) struct TableRow {
     id: String,
     workspace_id: String,
     name: String,
@@ -56,6 +47,7 @@ macro_rules! table_columns {
         "id, workspace_id, name, description, primary_field_id, created_by, created_at, updated_at"
     };
 }
+pub(super) use table_columns;
 
 pub(super) async fn table_by_id(
     conn: &mut SqliteConnection,
@@ -107,7 +99,7 @@ pub(super) async fn set_primary_field(
 }
 
 /// Whether `field` is one of `table`'s fields.
-async fn is_field_of(
+pub(super) async fn is_field_of(
     conn: &mut SqliteConnection,
     table: TableId,
     field: FieldId,
@@ -119,193 +111,4 @@ async fn is_field_of(
             .fetch_optional(conn)
             .await?;
     Ok(found.is_some())
-}
-
-#[async_trait]
-impl TableStore for SqliteStore {
-    async fn create_table(
-        &self,
-        table: &LiveTable,
-        audit: &AuditContext,
-    ) -> Result<(), StoreError> {
-        // A new table has no fields, so no primary field can be one of them.
-        if table.primary_field_id.is_some() {
-            return Err(StoreError::NotFound);
-        }
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let project = project_of(&mut tx, table.workspace_id).await?;
-        sqlx::query(concat!(
-            "INSERT INTO live_tables (",
-            table_columns!(),
-            ", name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(encode_id(table.id.0))
-        .bind(encode_id(table.workspace_id.0))
-        .bind(table.name.as_str())
-        .bind(table.description.as_str())
-        .bind(None::<String>)
-        .bind(encode_id(table.created_by.0))
-        .bind(encode_time(table.created_at))
-        .bind(encode_time(table.updated_at))
-        .bind(table.name.key())
-        .execute(&mut *tx)
-        .await
-        .map_err(on_write_error(TABLE_NAME_TAKEN))?;
-        let entry = audit::entry(
-            audit,
-            project,
-            "table.created",
-            ("table", table.id.to_string()),
-            None::<&LiveTable>,
-            Some(table),
-        )?;
-        insert_audit(&mut tx, &entry).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn table_by_id(&self, id: TableId) -> Result<Option<LiveTable>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        table_by_id(&mut conn, id).await
-    }
-
-    async fn list_tables(
-        &self,
-        workspace: WorkspaceId,
-        after: Option<TableId>,
-        limit: u32,
-    ) -> Result<Vec<LiveTable>, StoreError> {
-        let rows: Vec<TableRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            table_columns!(),
-            " FROM live_tables \
-             WHERE workspace_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3"
-        ))
-        .bind(encode_id(workspace.0))
-        .bind(after.map(|id| encode_id(id.0)))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(LiveTable::try_from)
-            .collect::<Result<_, _>>()?)
-    }
-
-    async fn update_table(
-        &self,
-        id: TableId,
-        changes: &TableChanges,
-        audit: &AuditContext,
-    ) -> Result<LiveTable, StoreError> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let before = table_by_id(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let project = project_of(&mut tx, before.workspace_id).await?;
-        if let Some(Some(field)) = changes.primary_field_id
-            && !is_field_of(&mut tx, id, field).await?
-        {
-            return Err(StoreError::NotFound);
-        }
-        let primary = changes.primary_field_id.unwrap_or(before.primary_field_id);
-        // Each part is kept when its parameter is NULL, so one statement serves all.
-        let row: TableRow = sqlx::query_as(concat!(
-            "UPDATE live_tables SET name = COALESCE(?1, name), name_key = COALESCE(?2, name_key), \
-             description = COALESCE(?3, description), primary_field_id = ?4, updated_at = ?5 \
-             WHERE id = ?6 RETURNING ",
-            table_columns!()
-        ))
-        .bind(changes.name.as_ref().map(FieldName::as_str))
-        .bind(changes.name.as_ref().map(FieldName::key))
-        .bind(changes.description.as_ref().map(Description::as_str))
-        .bind(primary.map(|f| encode_id(f.0)))
-        .bind(encode_time(audit.at))
-        .bind(encode_id(id.0))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(on_write_error(TABLE_NAME_TAKEN))?;
-        let after = LiveTable::try_from(row)?;
-        let entry = audit::entry(
-            audit,
-            project,
-            "table.updated",
-            ("table", id.to_string()),
-            Some(&before),
-            Some(&after),
-        )?;
-        insert_audit(&mut tx, &entry).await?;
-        tx.commit().await?;
-        Ok(after)
-    }
-
-    async fn delete_table(&self, id: TableId, audit: &AuditContext) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
-        let before = table_by_id(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let project = project_of(&mut tx, before.workspace_id).await?;
-        // Its fields go by the cascade.
-        sqlx::query("DELETE FROM live_tables WHERE id = ?")
-            .bind(encode_id(id.0))
-            .execute(&mut *tx)
-            .await?;
-        let entry = audit::entry(
-            audit,
-            project,
-            "table.deleted",
-            ("table", id.to_string()),
-            Some(&before),
-            None::<&LiveTable>,
-        )?;
-        insert_audit(&mut tx, &entry).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn count_tables(&self, workspace: WorkspaceId) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM live_tables WHERE workspace_id = ?")
-            .bind(encode_id(workspace.0))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n.unsigned_abs())
-    }
-
-    async fn create_field(
-        &self,
-        field: &TableField,
-        audit: &AuditContext,
-    ) -> Result<(), StoreError> {
-        table_fields::create_field(&self.pool, field, audit).await
-    }
-
-    async fn field_by_id(&self, id: FieldId) -> Result<Option<TableField>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        table_fields::field_by_id(&mut conn, id).await
-    }
-
-    async fn list_fields(&self, table: TableId) -> Result<Vec<TableField>, StoreError> {
-        table_fields::list_fields(&self.pool, table).await
-    }
-
-    async fn update_field(
-        &self,
-        id: FieldId,
-        changes: &FieldChanges,
-        audit: &AuditContext,
-    ) -> Result<TableField, StoreError> {
-        table_fields::update_field(&self.pool, id, changes, audit).await
-    }
-
-    async fn delete_field(&self, id: FieldId, audit: &AuditContext) -> Result<(), StoreError> {
-        table_fields::delete_field(&self.pool, id, audit).await
-    }
-
-    async fn count_fields(&self, table: TableId) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM table_fields WHERE table_id = ?")
-            .bind(encode_id(table.0))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n.unsigned_abs())
-    }
 }
