@@ -182,6 +182,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => {
                 Self::client(StatusCode::CONFLICT, "conflict", format!("{what} is taken"))
             }
+            StoreError::QueryTimeout => Self::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "query_timeout",
+                "the query ran past its time limit and was cancelled; narrow it or add an index",
+            ),
             other => Self::Internal(other.into()),
         }
     }

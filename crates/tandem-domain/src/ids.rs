@@ -120,6 +120,10 @@ id_type!(
     /// Identifies a field (a typed column) of a live table.
     FieldId
 );
+id_type!(
+    /// Identifies a row of a live table.
+    RowId
+);
 
 #[cfg(test)]
 mod tests {

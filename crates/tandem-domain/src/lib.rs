@@ -28,7 +28,7 @@ pub use events::{DomainEvent, ReactionChange, ReadMarker, RoomMembership};
 pub use file::{File, FilePath, FileVersion, VersionKind};
 pub use ids::{
     AuditId, FieldId, FileId, InvitationId, JobId, MessageId, ProjectId, RoomId, RoomInviteId,
-    SessionId, TableId, UserId, VersionId, WorkspaceId,
+    RowId, SessionId, TableId, UserId, VersionId, WorkspaceId,
 };
 pub use job::{Job, JobError, JobKind, JobState, JobStatus, LeaseToken, NewJob, backoff};
 pub use project::{

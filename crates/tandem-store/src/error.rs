@@ -15,6 +15,9 @@ pub enum StoreError {
     /// Anything else: the database is down, a query failed, a row did not decode.
     #[error(transparent)]
     Other(#[from] sqlx::Error),
+    /// A query ran past its time limit and was cancelled; the connection stays usable.
+    #[error("the query ran past its time limit")]
+    QueryTimeout,
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

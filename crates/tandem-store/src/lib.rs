@@ -11,6 +11,7 @@ mod files;
 mod jobs;
 mod postgres;
 mod presence;
+pub mod rows;
 mod sqlite;
 mod tables;
 mod tenancy;
@@ -26,6 +27,10 @@ pub use files::{DocumentStore, FileStore, StoredDocument};
 pub use jobs::{Artifact, Claimed, Enqueued, Finish, JobFilter, JobStore, QueueStats};
 pub use postgres::{JOBS_CANCEL_CHANNEL, JOBS_WAKE_CHANNEL, PgStore};
 pub use presence::{LastSeen, Place, PresenceStore};
+pub use rows::{
+    CountMode, NewRow, RowAction, RowChange, RowHistoryEntry, RowPage, RowPatch, RowQueryStore,
+    RowStore, RowWriteError, StoredRow,
+};
 pub use sqlite::SqliteStore;
 pub use tables::{
     FIELD_NAME_TAKEN, FieldChanges, LiveTable, TABLE_NAME_TAKEN, TableChanges, TableField,

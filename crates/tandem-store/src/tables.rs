@@ -1,6 +1,7 @@
 //! The storage contract for live tables' metadata: the tables of a workspace and their
-//! typed fields. The rows of each table live in a table of their own, made in a later
-//! step; nothing here touches them.
+//! typed fields. Each schema change also changes the table's row table (see
+//! [`crate::rows::layout`]) in the same transaction: a table's row table is made and
+//! dropped with it, a field's column with the field.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -47,6 +48,17 @@ pub struct TableField {
     pub updated_at: DateTime<Utc>,
 }
 
+impl TableField {
+    /// The field as binding and evaluation see it.
+    pub fn def(&self) -> tandem_tables::bind::FieldDef {
+        tandem_tables::bind::FieldDef {
+            id: self.id.0,
+            name: self.name.clone(),
+            field_type: self.field_type.clone(),
+        }
+    }
+}
+
 /// The parts of a table an update changes; `None` leaves a part as it is.
 #[derive(Debug, Clone, Default)]
 pub struct TableChanges {
@@ -60,8 +72,11 @@ pub struct TableChanges {
 #[derive(Debug, Clone, Default)]
 pub struct FieldChanges {
     pub name: Option<FieldName>,
-    /// Only the metadata: converting the stored values is the caller's next step.
+    /// A new type: every stored value is converted by `tandem_tables::field::convert`
+    /// in the same transaction (values that cannot be carried over become empty).
     pub field_type: Option<FieldType>,
+    /// The bounds converted values must keep, when `field_type` is given.
+    pub limits: tandem_tables::field::Limits,
     pub indexed: Option<bool>,
     pub position: Option<i64>,
 }
@@ -93,13 +108,14 @@ pub trait TableStore: Send + Sync {
         changes: &TableChanges,
         audit: &AuditContext,
     ) -> Result<LiveTable, StoreError>;
-    /// Deletes a table with its fields; `NotFound` if there is none.
+    /// Deletes a table with its fields and its row table; `NotFound` if there is none.
     async fn delete_table(&self, id: TableId, audit: &AuditContext) -> Result<(), StoreError>;
     /// How many tables the workspace has, for its limit.
     async fn count_tables(&self, workspace: WorkspaceId) -> Result<u64, StoreError>;
 
-    /// Stores a new field; `Conflict("table_fields.name")` if the table has a field of
-    /// that name in any case, `NotFound` if the table does not exist.
+    /// Stores a new field and adds its column (and index, when `indexed`);
+    /// `Conflict("table_fields.name")` if the table has a field of that name in any
+    /// case, `NotFound` if the table does not exist.
     async fn create_field(
         &self,
         field: &TableField,
@@ -109,16 +125,19 @@ pub trait TableStore: Send + Sync {
     /// All of a table's fields by position, then id; a table's fields are few (bounded
     /// by the caller's limit), so this does not page.
     async fn list_fields(&self, table: TableId) -> Result<Vec<TableField>, StoreError>;
-    /// Changes the parts given and sets `updated_at` to `audit.at`; `NotFound`, or
-    /// `Conflict("table_fields.name")` if the name is taken.
+    /// Changes the parts given and sets `updated_at` to `audit.at`: a new type converts
+    /// the stored values (changing the column's SQL kind if it must), `indexed` makes or
+    /// drops the index. `NotFound`, or `Conflict("table_fields.name")` if the name is
+    /// taken. A system field type cannot be given to a stored field or taken from one
+    /// (the caller refuses it first).
     async fn update_field(
         &self,
         id: FieldId,
         changes: &FieldChanges,
         audit: &AuditContext,
     ) -> Result<TableField, StoreError>;
-    /// Deletes a field, clearing its table's primary field if it was that one (audited
-    /// as `table.updated`); `NotFound` if there is none.
+    /// Deletes a field and its column, clearing its table's primary field if it was
+    /// that one (audited as `table.updated`); `NotFound` if there is none.
     async fn delete_field(&self, id: FieldId, audit: &AuditContext) -> Result<(), StoreError>;
     /// How many fields the table has, for its limit.
     async fn count_fields(&self, table: TableId) -> Result<u64, StoreError>;
