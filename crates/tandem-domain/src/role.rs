@@ -90,23 +90,34 @@ pub enum Action {
     PublishEphemeral,
     /// Create chat rooms.
     CreateRooms,
+    /// Read live tables: their fields, rows, history and events.
+    ReadTables,
+    /// Create and change live tables, their fields and their rows.
+    EditTables,
+    /// Delete a live table with all its rows.
+    DeleteTables,
 }
 
 impl Action {
     /// The least role that may take this action. The whole policy is this table.
     pub fn minimum_role(self) -> Role {
         match self {
-            Action::ReadProject | Action::ListMembers | Action::ReadWorkspace => Role::Viewer,
+            Action::ReadProject
+            | Action::ListMembers
+            | Action::ReadWorkspace
+            | Action::ReadTables => Role::Viewer,
             Action::EditFiles
             | Action::RunJobs
             | Action::PublishEphemeral
             | Action::CreateRooms
+            | Action::EditTables
             | Action::CreateWorkspace
             | Action::UpdateWorkspace => Role::Editor,
             Action::UpdateProject
             | Action::ManageMembers
             | Action::ManageInvitations
             | Action::DeleteWorkspace
+            | Action::DeleteTables
             | Action::ReadAuditLog => Role::Admin,
             Action::DeleteProject | Action::TransferOwnership => Role::Owner,
         }
