@@ -39,6 +39,9 @@ pub struct Problem {
 pub struct FieldErrorSchema {
     field: String,
     message: String,
+    /// The stable code of the rule broken, where it has one (e.g. a table cell's
+    /// `wrong_type`).
+    code: Option<String>,
 }
 
 /// Everything a request can fail with.

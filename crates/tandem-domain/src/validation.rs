@@ -4,7 +4,8 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-/// One invalid input field, reported to clients as `{field, message}`.
+/// One invalid input field, reported to clients as `{field, message}`, with a stable
+/// `code` where the rule broken has one (a live table's cell: `wrong_type`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct FieldError {
@@ -12,6 +13,9 @@ pub struct FieldError {
     pub field: Cow<'static, str>,
     /// A sentence a person can act on.
     pub message: String,
+    /// The stable machine code of the rule broken, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
 }
 
 impl FieldError {
@@ -19,7 +23,15 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+            code: None,
         }
+    }
+
+    /// The same error carrying the stable code of the rule broken.
+    #[must_use]
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 }
 
