@@ -56,6 +56,15 @@ pub enum ApiError {
         code: &'static str,
         detail: String,
     },
+    /// A client error with its own status and code that points at the parts of the
+    /// request at fault (a query's parameter, a row's field).
+    #[error("{code}: {detail}")]
+    Pointed {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
@@ -70,6 +79,20 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
+        }
+    }
+
+    pub fn pointed(
+        status: StatusCode,
+        code: &'static str,
+        detail: impl Into<String>,
+        errors: Vec<FieldError>,
+    ) -> Self {
+        Self::Pointed {
+            status,
+            code,
+            detail: detail.into(),
+            errors,
         }
     }
 
@@ -88,7 +111,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Client { status, .. } => *status,
+            Self::Client { status, .. } | Self::Pointed { status, .. } => *status,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,7 +121,7 @@ impl ApiError {
     pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "validation_failed",
-            Self::Client { code, .. } => code,
+            Self::Client { code, .. } | Self::Pointed { code, .. } => code,
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -112,7 +135,7 @@ impl ApiError {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; "),
-            Self::Client { detail, .. } => detail.clone(),
+            Self::Client { detail, .. } | Self::Pointed { detail, .. } => detail.clone(),
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests; retry in {retry_after_secs} s")
             }
@@ -160,7 +183,7 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let errors = match self {
-            Self::Validation(errors) => errors,
+            Self::Validation(errors) | Self::Pointed { errors, .. } => errors,
             _ => Vec::new(),
         };
         let mut response = problem_response(status, code, detail, errors);
