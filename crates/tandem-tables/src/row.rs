@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::bind::{FieldDef, Schema};
-use crate::field::{CellValue, Limits, ValueError, validate};
+use crate::field::{CellValue, FieldType, Limits, ValueError, validate};
 use crate::query::FieldsBy;
 
 /// Why one key of a written row was refused.
@@ -120,10 +120,34 @@ pub fn cell_json(cell: Option<&CellValue>) -> Value {
     cell.map_or(Value::Null, CellValue::to_json)
 }
 
+/// A cell's text in a CSV export, from its API JSON: empty for an empty cell, text as
+/// is, select options by name (a multi select's joined with `, `, the way CSV import
+/// splits them), numbers and booleans in JSON's spelling, any other JSON compact.
+pub fn csv_text(field_type: &FieldType, value: &Value) -> String {
+    let option_name = |id: &str| {
+        field_type
+            .options()
+            .and_then(|o| o.by_id(id))
+            .map_or_else(|| id.to_owned(), |o| o.name.as_str().to_owned())
+    };
+    match (field_type, value) {
+        (_, Value::Null) => String::new(),
+        (FieldType::SingleSelect { .. }, Value::String(id)) => option_name(id),
+        (FieldType::MultiSelect { .. }, Value::Array(ids)) => ids
+            .iter()
+            .map(|id| id.as_str().map_or_else(|| id.to_string(), option_name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (FieldType::Json, v) => v.to_string(),
+        (_, Value::String(s)) => s.clone(),
+        (_, v) => v.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::field::{FieldName, FieldType, Precision};
+    use crate::field::{FieldName, Precision, SelectOptions};
     use serde_json::json;
 
     fn schema() -> Schema {
@@ -205,5 +229,25 @@ mod tests {
             Value::Object(by_id),
             json!({"00000000-0000-0000-0000-000000000001": null})
         );
+    }
+
+    #[test]
+    fn csv_text_names_options_and_keeps_json_compact() {
+        let options: SelectOptions = serde_json::from_value(json!([
+            {"id": "a", "name": "Alpha"}, {"id": "b", "name": "Beta"}
+        ]))
+        .unwrap();
+        let multi = FieldType::MultiSelect {
+            options: options.clone(),
+        };
+        assert_eq!(csv_text(&multi, &json!(["b", "a"])), "Beta, Alpha");
+        assert_eq!(
+            csv_text(&FieldType::SingleSelect { options }, &json!("a")),
+            "Alpha"
+        );
+        assert_eq!(csv_text(&FieldType::Json, &json!("x")), "\"x\"");
+        assert_eq!(csv_text(&FieldType::Text, &json!("x")), "x");
+        assert_eq!(csv_text(&FieldType::Boolean, &json!(true)), "true");
+        assert_eq!(csv_text(&FieldType::Text, &Value::Null), "");
     }
 }
