@@ -132,9 +132,9 @@ async fn updating_a_field_changes_only_the_parts_given_and_is_audited() {
     let changes = FieldChanges {
         name: None,
         field_type: Some(number(3)),
-        limits: Default::default(),
         indexed: Some(true),
         position: Some(7),
+        ..FieldChanges::default()
     };
     let updated = f
         .store
