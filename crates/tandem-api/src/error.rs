@@ -27,10 +27,14 @@ pub struct Problem {
     pub detail: String,
     /// A stable machine-readable code, e.g. `validation_failed`, `token_expired`.
     pub code: &'static str,
-    /// For `validation_failed`: each invalid field.
+    /// For `validation_failed` and the other 422 codes that name fields: each invalid
+    /// field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<FieldErrorSchema>)]
     pub errors: Vec<FieldError>,
+    /// For `lossy_type_change`: how many cells the change would empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<u64>,
 }
 
 /// One invalid field.
@@ -46,6 +50,17 @@ pub struct FieldErrorSchema {
 pub enum ApiError {
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// Like `Validation`, with a code of its own that says which rule the fields broke
+    /// (a live table field's `invalid_precision`, say).
+    #[error("{code}")]
+    Invalid {
+        code: &'static str,
+        errors: Vec<FieldError>,
+    },
+    /// Changing a live table field's type would empty `lost` cells, and the caller did not
+    /// say to go ahead.
+    #[error("lossy type change: {lost} cells")]
+    LossyTypeChange { lost: u64 },
     #[error("{code}: {detail}")]
     /// A client error with its own status and stable code.
     Client {
@@ -84,7 +99,8 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::LossyTypeChange { .. } => StatusCode::CONFLICT,
             Self::Client { status, .. } => *status,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -95,7 +111,8 @@ impl ApiError {
     pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "validation_failed",
-            Self::Client { code, .. } => code,
+            Self::Invalid { code, .. } | Self::Client { code, .. } => code,
+            Self::LossyTypeChange { .. } => "lossy_type_change",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -104,11 +121,15 @@ impl ApiError {
 
     pub(crate) fn detail(&self) -> String {
         match self {
-            Self::Validation(errors) => errors
+            Self::Validation(errors) | Self::Invalid { errors, .. } => errors
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; "),
+            Self::LossyTypeChange { lost } => format!(
+                "the new type cannot hold {lost} of the field's values, which would be emptied; \
+                 send \"force\": true to change it anyway, or ?dry_run=true to see what changes"
+            ),
             Self::Client { detail, .. } => detail.clone(),
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests; retry in {retry_after_secs} s")
@@ -126,20 +147,35 @@ pub fn problem_response(
     detail: String,
     errors: Vec<FieldError>,
 ) -> Response {
-    let problem = Problem {
-        kind: format!("urn:tandem:problem:{code}"),
-        title: status.canonical_reason().unwrap_or("Error"),
-        status: status.as_u16(),
-        detail,
-        code,
-        errors,
-    };
-    let body = serde_json::to_vec(&problem).unwrap_or_default();
-    let mut response = (status, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    response
+    Problem::new(status, code, detail, errors).respond(status)
+}
+
+impl Problem {
+    fn new(
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    ) -> Self {
+        Self {
+            kind: format!("urn:tandem:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            code,
+            errors,
+            lost: None,
+        }
+    }
+
+    fn respond(&self, status: StatusCode) -> Response {
+        let body = serde_json::to_vec(self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -156,11 +192,19 @@ impl IntoResponse for ApiError {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
+        let lost = match &self {
+            Self::LossyTypeChange { lost } => Some(*lost),
+            _ => None,
+        };
         let errors = match self {
-            Self::Validation(errors) => errors,
+            Self::Validation(errors) | Self::Invalid { errors, .. } => errors,
             _ => Vec::new(),
         };
-        let mut response = problem_response(status, code, detail, errors);
+        let problem = Problem {
+            lost,
+            ..Problem::new(status, code, detail, errors)
+        };
+        let mut response = problem.respond(status);
         if let Some(secs) = retry_after {
             response
                 .headers_mut()
