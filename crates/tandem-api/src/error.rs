@@ -27,10 +27,14 @@ pub struct Problem {
     pub detail: String,
     /// A stable machine-readable code, e.g. `validation_failed`, `token_expired`.
     pub code: &'static str,
-    /// For `validation_failed`: each invalid field.
+    /// For `validation_failed` and the other 422 codes that name fields: each invalid
+    /// field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<FieldErrorSchema>)]
     pub errors: Vec<FieldError>,
+    /// For `lossy_type_change`: how many cells the change would empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<u64>,
 }
 
 /// One invalid field.
@@ -49,21 +53,26 @@ pub struct FieldErrorSchema {
 pub enum ApiError {
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    #[error("{code}: {detail}")]
-    /// A client error with its own status and stable code.
-    Client {
-        status: StatusCode,
-        code: &'static str,
-        detail: String,
-    },
     /// A client error with its own status and code that points at the parts of the
-    /// request at fault (a query's parameter, a row's field).
+    /// request at fault: a query's parameter, a row's cell, the settings of a field
+    /// (see [`ApiError::invalid`]).
     #[error("{code}: {detail}")]
     Pointed {
         status: StatusCode,
         code: &'static str,
         detail: String,
         errors: Vec<FieldError>,
+    },
+    /// Changing a live table field's type would empty `lost` cells, and the caller did not
+    /// say to go ahead.
+    #[error("lossy type change: {lost} cells")]
+    LossyTypeChange { lost: u64 },
+    #[error("{code}: {detail}")]
+    /// A client error with its own status and stable code.
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
     },
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
@@ -96,6 +105,17 @@ impl ApiError {
         }
     }
 
+    /// Like `Validation` (422), with a code of its own that says which rule the fields
+    /// broke (a live table field's `invalid_precision`, say).
+    pub fn invalid(code: &'static str, errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::pointed(StatusCode::UNPROCESSABLE_ENTITY, code, detail, errors)
+    }
+
     pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
         Self::client(StatusCode::UNAUTHORIZED, code, detail)
     }
@@ -111,6 +131,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::LossyTypeChange { .. } => StatusCode::CONFLICT,
             Self::Client { status, .. } | Self::Pointed { status, .. } => *status,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -121,7 +142,8 @@ impl ApiError {
     pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "validation_failed",
-            Self::Client { code, .. } | Self::Pointed { code, .. } => code,
+            Self::Pointed { code, .. } | Self::Client { code, .. } => code,
+            Self::LossyTypeChange { .. } => "lossy_type_change",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -135,6 +157,10 @@ impl ApiError {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; "),
+            Self::LossyTypeChange { lost } => format!(
+                "the new type cannot hold {lost} of the field's values, which would be emptied; \
+                 send \"force\": true to change it anyway, or ?dry_run=true to see what changes"
+            ),
             Self::Client { detail, .. } | Self::Pointed { detail, .. } => detail.clone(),
             Self::RateLimited { retry_after_secs } => {
                 format!("too many requests; retry in {retry_after_secs} s")
@@ -152,20 +178,35 @@ pub fn problem_response(
     detail: String,
     errors: Vec<FieldError>,
 ) -> Response {
-    let problem = Problem {
-        kind: format!("urn:tandem:problem:{code}"),
-        title: status.canonical_reason().unwrap_or("Error"),
-        status: status.as_u16(),
-        detail,
-        code,
-        errors,
-    };
-    let body = serde_json::to_vec(&problem).unwrap_or_default();
-    let mut response = (status, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    response
+    Problem::new(status, code, detail, errors).respond(status)
+}
+
+impl Problem {
+    fn new(
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    ) -> Self {
+        Self {
+            kind: format!("urn:tandem:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            code,
+            errors,
+            lost: None,
+        }
+    }
+
+    fn respond(&self, status: StatusCode) -> Response {
+        let body = serde_json::to_vec(self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -182,11 +223,19 @@ impl IntoResponse for ApiError {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
+        let lost = match &self {
+            Self::LossyTypeChange { lost } => Some(*lost),
+            _ => None,
+        };
         let errors = match self {
             Self::Validation(errors) | Self::Pointed { errors, .. } => errors,
             _ => Vec::new(),
         };
-        let mut response = problem_response(status, code, detail, errors);
+        let problem = Problem {
+            lost,
+            ..Problem::new(status, code, detail, errors)
+        };
+        let mut response = problem.respond(status);
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

@@ -14,6 +14,7 @@ mod projects;
 pub mod ratelimit;
 pub mod realtime;
 mod state;
+pub mod tables;
 
 pub use http::{ApiDoc, router};
 pub use state::{ApiConfig, App, AppState, JobsSetup, Services};

@@ -17,6 +17,7 @@ use crate::http::metrics::Metrics;
 use crate::jobs::events::PublishJobEvents;
 use crate::ratelimit::{LoginBackoff, RateLimiter};
 use crate::realtime::Realtime;
+use crate::tables::TablesConfig;
 
 /// The settings the API itself reads; the binary derives them from its own `Settings`.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct ApiConfig {
     /// Take the client address from the last `X-Forwarded-For` entry (set by a trusted
     /// reverse proxy) instead of the socket's peer.
     pub trust_forwarded_for: bool,
+    /// Live tables' limits.
+    pub tables: TablesConfig,
 }
 
 /// What the job machinery is built from.

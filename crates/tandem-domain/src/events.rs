@@ -4,8 +4,9 @@
 use serde::Serialize;
 
 use crate::{
-    Emoji, File, FileId, FilePath, Invitation, JobStatus, Member, Message, MessageId, Project,
-    ProjectId, Reaction, Role, Room, RoomId, UserId, Visibility, Workspace, WorkspaceId,
+    Emoji, File, FileId, FilePath, Invitation, JobStatus, LiveTable, Member, Message, MessageId,
+    Project, ProjectId, Reaction, Role, Room, RoomId, TableField, TableId, UserId, Visibility,
+    Workspace, WorkspaceId,
 };
 
 /// Something that happened in a project.
@@ -108,6 +109,23 @@ pub enum DomainEvent {
     /// A member's read marker moved forward ("seen by").
     #[serde(rename = "room.read")]
     RoomRead(ReadMarker),
+    /// A live table was created (on its workspace's channel).
+    #[serde(rename = "table.created")]
+    TableCreated(LiveTable),
+    /// A table was renamed, described or given another primary field.
+    #[serde(rename = "table.updated")]
+    TableUpdated(LiveTable),
+    /// A table was deleted with its fields and rows; the table as it was.
+    #[serde(rename = "table.deleted")]
+    TableDeleted(LiveTable),
+    #[serde(rename = "field.created")]
+    FieldCreated(TableField),
+    /// A field was renamed, moved, indexed or not, or changed type (its cells converted).
+    #[serde(rename = "field.updated")]
+    FieldUpdated(TableField),
+    /// A field was deleted with its cells; the field as it was.
+    #[serde(rename = "field.deleted")]
+    FieldDeleted(TableField),
 }
 
 /// Who joined or left which room.
@@ -141,7 +159,8 @@ pub struct ReadMarker {
 
 impl DomainEvent {
     /// The project whose channel carries this event; `None` for what only a chat room's
-    /// members hear (messages, reactions, read markers, joins and leaves).
+    /// members hear (messages, reactions, read markers, joins and leaves) and for live
+    /// tables' changes, which their table's and workspace's channels carry.
     pub fn project_id(&self) -> Option<ProjectId> {
         let project = match self {
             DomainEvent::ProjectCreated(p) | DomainEvent::ProjectUpdated(p) => p.id,
@@ -176,7 +195,13 @@ impl DomainEvent {
             | DomainEvent::MessageUpdated(_)
             | DomainEvent::MessageDeleted(_)
             | DomainEvent::ReactionChanged(_)
-            | DomainEvent::RoomRead(_) => return None,
+            | DomainEvent::RoomRead(_)
+            | DomainEvent::TableCreated(_)
+            | DomainEvent::TableUpdated(_)
+            | DomainEvent::TableDeleted(_)
+            | DomainEvent::FieldCreated(_)
+            | DomainEvent::FieldUpdated(_)
+            | DomainEvent::FieldDeleted(_) => return None,
         };
         Some(project)
     }
@@ -193,6 +218,19 @@ impl DomainEvent {
             | DomainEvent::MessageDeleted(m) => Some(m.room_id),
             DomainEvent::ReactionChanged(r) => Some(r.room_id),
             DomainEvent::RoomRead(r) => Some(r.room_id),
+            _ => None,
+        }
+    }
+
+    /// The live table whose channel carries this event: every change to a table or its
+    /// schema after its creation (a new table is announced on its workspace's channel,
+    /// before anyone can have subscribed to its own).
+    pub fn table_id(&self) -> Option<TableId> {
+        match self {
+            DomainEvent::TableUpdated(table) | DomainEvent::TableDeleted(table) => Some(table.id),
+            DomainEvent::FieldCreated(field)
+            | DomainEvent::FieldUpdated(field)
+            | DomainEvent::FieldDeleted(field) => Some(field.table_id),
             _ => None,
         }
     }

@@ -15,6 +15,7 @@ mod job;
 mod project;
 mod role;
 mod session;
+mod table;
 mod validation;
 
 pub use account::{DisplayName, Email, NewPassword, User};
@@ -37,4 +38,5 @@ pub use project::{
 };
 pub use role::{Action, MembershipRefusal, Role, allows, may_assign, may_remove};
 pub use session::{NewSession, Rotation, Session, TokenHash};
+pub use table::{LiveTable, TableField};
 pub use validation::FieldError;

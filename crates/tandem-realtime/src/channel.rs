@@ -1,9 +1,9 @@
-//! Channel names: `project:{id}`, `workspace:{id}`, `user:{id}`, `room:{id}`.
+//! Channel names: `project:{id}`, `workspace:{id}`, `user:{id}`, `room:{id}`, `table:{id}`.
 
 use std::fmt;
 use std::str::FromStr;
 
-use tandem_domain::{ProjectId, RoomId, UserId, WorkspaceId};
+use tandem_domain::{ProjectId, RoomId, TableId, UserId, WorkspaceId};
 use uuid::Uuid;
 
 /// A channel a client can subscribe to.
@@ -18,12 +18,16 @@ pub enum Channel {
     /// A chat room's messages, reactions, read markers, typing and presence; for those
     /// who may read the room.
     Room(RoomId),
+    /// A live table's changes (its schema now; its rows next) and its viewers'
+    /// ephemeral events and presence; for those who may read the table's workspace's
+    /// project's tables.
+    Table(TableId),
 }
 
 /// Why a channel name was refused; each has a stable code for `error` frames.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelError {
-    #[error("unknown channel kind {0:?}: use project:, workspace:, user: or room:")]
+    #[error("unknown channel kind {0:?}: use project:, workspace:, user:, room: or table:")]
     UnknownKind(String),
     #[error("the channel id {0:?} is not a UUID")]
     MalformedId(String),
@@ -52,6 +56,7 @@ impl FromStr for Channel {
             "workspace" => Ok(Channel::Workspace(WorkspaceId(parse()?))),
             "user" => Ok(Channel::User(UserId(parse()?))),
             "room" => Ok(Channel::Room(RoomId(parse()?))),
+            "table" => Ok(Channel::Table(TableId(parse()?))),
             other => Err(ChannelError::UnknownKind(other.to_owned())),
         }
     }
@@ -64,6 +69,7 @@ impl fmt::Display for Channel {
             Channel::Workspace(id) => write!(f, "workspace:{id}"),
             Channel::User(id) => write!(f, "user:{id}"),
             Channel::Room(id) => write!(f, "room:{id}"),
+            Channel::Table(id) => write!(f, "table:{id}"),
         }
     }
 }
@@ -81,6 +87,7 @@ mod tests {
             format!("workspace:{ID}"),
             format!("user:{ID}"),
             format!("room:{ID}"),
+            format!("table:{ID}"),
         ] {
             let channel: Channel = name.parse().unwrap();
             assert_eq!(channel.to_string(), name);
@@ -89,7 +96,7 @@ mod tests {
 
     #[test]
     fn bad_names_say_what_is_wrong() {
-        let unknown = "table:x".parse::<Channel>().unwrap_err();
+        let unknown = "shelf:x".parse::<Channel>().unwrap_err();
         assert_eq!(unknown.code(), "unknown_channel");
         assert_eq!(
             "project".parse::<Channel>().unwrap_err().code(),

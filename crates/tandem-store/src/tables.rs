@@ -1,12 +1,12 @@
 //! The storage contract for live tables' metadata: the tables of a workspace and their
 //! typed fields. Each schema change also changes the table's row table (see
 //! [`crate::rows::layout`]) in the same transaction: a table's row table is made and
-//! dropped with it, a field's column with the field.
+//! dropped with it, a field's column with the field. [`LiveTable`] and [`TableField`]
+//! are the domain's (events carry them), re-exported here.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use tandem_domain::{AuditContext, Description, FieldId, TableId, UserId, WorkspaceId};
+use tandem_domain::{AuditContext, Description, FieldId, TableId, WorkspaceId};
+pub use tandem_domain::{LiveTable, TableField};
 use tandem_tables::field::{FieldName, FieldType, Limits};
 
 use crate::StoreError;
@@ -15,49 +15,6 @@ use crate::StoreError;
 pub const TABLE_NAME_TAKEN: &str = "live_tables.name";
 /// The constraint a field name taken in its table breaks.
 pub const FIELD_NAME_TAKEN: &str = "table_fields.name";
-
-/// A live table's metadata. Its name follows the field-name rules (trimmed, 1..=255
-/// characters) and is unique in its workspace case-insensitively, by [`FieldName::key`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LiveTable {
-    pub id: TableId,
-    pub workspace_id: WorkspaceId,
-    pub name: FieldName,
-    pub description: Description,
-    /// The field that names a row in links and pickers; none until one is chosen.
-    pub primary_field_id: Option<FieldId>,
-    pub created_by: UserId,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A field (typed column) of a live table; its name is unique in the table
-/// case-insensitively.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TableField {
-    pub id: FieldId,
-    pub table_id: TableId,
-    pub name: FieldName,
-    /// Stored as its serde JSON form, `{"type": "number", "precision": 2}`.
-    pub field_type: FieldType,
-    /// Display order; fields list by position, then id, so ties stay stable.
-    pub position: i64,
-    /// Whether the row table keeps an index on this field's column.
-    pub indexed: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TableField {
-    /// The field as binding and evaluation see it.
-    pub fn def(&self) -> tandem_tables::bind::FieldDef {
-        tandem_tables::bind::FieldDef {
-            id: self.id.0,
-            name: self.name.clone(),
-            field_type: self.field_type.clone(),
-        }
-    }
-}
 
 /// The parts of a table an update changes; `None` leaves a part as it is.
 #[derive(Debug, Clone, Default)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// How log lines are written.
@@ -145,6 +145,12 @@ pub struct Settings {
     /// How long a "typing" lasts unless the client repeats it.
     #[serde(with = "humantime_serde")]
     pub chat_typing_ttl: Duration,
+    /// The most live tables one workspace holds.
+    pub tables_max_per_workspace: u64,
+    /// The most fields one live table holds; at least 300.
+    pub tables_max_fields: u64,
+    /// The largest cell of a live table, in bytes (text as UTF-8, JSON compact).
+    pub tables_max_cell_bytes: usize,
 }
 
 impl Default for Settings {
@@ -201,6 +207,9 @@ impl Default for Settings {
             chat_messages_per_second: 10,
             chat_typing_ttl: Duration::from_secs(6),
             chat_messages_per_minute: 60,
+            tables_max_per_workspace: 500,
+            tables_max_fields: 500,
+            tables_max_cell_bytes: 100 * 1024,
         }
     }
 }
@@ -260,99 +269,6 @@ impl Settings {
         Ok(settings)
     }
 
-    fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(
-            self.access_token_ttl >= Duration::from_secs(1),
-            "access_token_ttl must be at least 1s"
-        );
-        anyhow::ensure!(
-            self.refresh_token_ttl > self.access_token_ttl,
-            "refresh_token_ttl must be longer than access_token_ttl"
-        );
-        anyhow::ensure!(
-            self.auth_rate_limit_per_minute > 0,
-            "auth_rate_limit_per_minute must be at least 1"
-        );
-        anyhow::ensure!(
-            self.login_max_failures > 0
-                && self.login_failure_window >= Duration::from_secs(1)
-                && self.login_lockout >= Duration::from_secs(1)
-                && self.login_lockout_max >= self.login_lockout,
-            "login_max_failures must be at least 1, login_failure_window and login_lockout \
-             at least 1s, and login_lockout_max at least login_lockout"
-        );
-        anyhow::ensure!(
-            self.body_limit_bytes > 0,
-            "body_limit_bytes must be positive"
-        );
-        anyhow::ensure!(
-            self.http_header_timeout >= Duration::from_millis(100),
-            "http_header_timeout must be at least 100ms"
-        );
-        anyhow::ensure!(
-            self.http_max_header_bytes >= 1024,
-            "http_max_header_bytes must be at least 1024"
-        );
-        anyhow::ensure!(
-            self.presence_heartbeat >= Duration::from_millis(100),
-            "presence_heartbeat must be at least 100ms"
-        );
-        anyhow::ensure!(
-            self.chat_typing_ttl >= Duration::from_secs(1),
-            "chat_typing_ttl must be at least 1s"
-        );
-        anyhow::ensure!(
-            self.presence_ttl >= self.presence_heartbeat * 2,
-            "presence_ttl must be at least twice presence_heartbeat"
-        );
-        anyhow::ensure!(
-            self.collab_max_update_bytes > 0
-                && self.collab_max_update_bytes as u64 <= self.collab_max_document_bytes,
-            "collab_max_update_bytes must be positive and at most collab_max_document_bytes"
-        );
-        // The largest update, relayed to a client that is otherwise caught up, must fit.
-        anyhow::ensure!(
-            self.collab_socket_queue_bytes >= self.collab_max_update_bytes + 64 * 1024,
-            "collab_socket_queue_bytes must be at least collab_max_update_bytes + 64 KiB"
-        );
-        anyhow::ensure!(
-            (1..=self.collab_max_update_bytes).contains(&self.collab_max_awareness_bytes),
-            "collab_max_awareness_bytes must be positive and at most collab_max_update_bytes"
-        );
-        anyhow::ensure!(
-            self.collab_updates_per_second > 0,
-            "collab_updates_per_second must be at least 1"
-        );
-        // An idle client hears from the server at most twice this apart (`collab`'s
-        // maintenance skips clients that were sent something since the previous round).
-        anyhow::ensure!(
-            self.collab_keepalive >= Duration::from_millis(100)
-                && self.collab_keepalive <= Duration::from_secs(14),
-            "collab_keepalive must be between 100ms and 14s (y-websocket clients drop a connection silent for 30 s)"
-        );
-        anyhow::ensure!(
-            self.jobs_heartbeat >= Duration::from_millis(10)
-                && self.jobs_lease >= self.jobs_heartbeat * 2,
-            "jobs_lease must be at least twice jobs_heartbeat (and jobs_heartbeat at least 10ms)"
-        );
-        anyhow::ensure!(
-            self.jobs_poll >= Duration::from_millis(10)
-                && self.jobs_reap_every >= Duration::from_millis(10),
-            "jobs_poll and jobs_reap_every must be at least 10ms"
-        );
-        anyhow::ensure!(
-            self.chat_messages_per_second > 0 && self.chat_messages_per_minute > 0,
-            "chat_messages_per_second and chat_messages_per_minute must be at least 1"
-        );
-        if let Some(secret) = &self.signing_secret {
-            anyhow::ensure!(
-                secret.expose_secret().len() >= 32,
-                "signing_secret must be at least 32 bytes"
-            );
-        }
-        Ok(())
-    }
-
     /// The database URL, defaulting to SQLite inside the data dir.
     pub fn database_url(&self) -> SecretString {
         self.database_url.clone().unwrap_or_else(|| {
@@ -384,3 +300,4 @@ fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
 
 #[cfg(test)]
 mod tests;
+mod validate;

@@ -29,7 +29,9 @@ use crate::http_server::ConnectionLimits;
 use crate::secret;
 use crate::settings::Settings;
 pub use crate::wiring::Role;
-use crate::wiring::{connect_redis, connection_limits, jobs_config, realtime, sandbox_config};
+use crate::wiring::{
+    connect_redis, connection_limits, jobs_config, realtime, sandbox_config, tables_config,
+};
 
 /// A server that is bound and ready to run.
 #[derive(Debug)]
@@ -149,6 +151,7 @@ impl Application {
             cors_origins: settings.cors_origins.clone(),
             body_limit_bytes: settings.body_limit_bytes,
             trust_forwarded_for: settings.trust_forwarded_for,
+            tables: tables_config(settings),
         };
         let (realtime, departures) = realtime(settings, redis.as_ref(), clock.clone()).await?;
         let collab = Arc::new(Collab::new(

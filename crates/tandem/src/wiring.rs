@@ -1,6 +1,6 @@
 //! Turning the settings into each part's configuration and connections: Redis, the
-//! realtime machinery (in memory or on Redis), the connection caps, the sandbox and the
-//! job worker.
+//! realtime machinery (in memory or on Redis), the connection caps, the sandbox, the
+//! job worker and live tables' limits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tandem_api::realtime::{Realtime, RealtimeConfig};
+use tandem_api::tables::TablesConfig;
 use tandem_domain::Clock;
 use tandem_jobs::JobsConfig;
 use tandem_realtime::{
@@ -135,6 +136,19 @@ pub(crate) fn jobs_config(settings: &Settings, role: Role) -> JobsConfig {
         retention: settings.jobs_retention,
         shutdown_grace: settings.shutdown_timeout,
         ..JobsConfig::default()
+    }
+}
+
+/// Live tables' limits: tables per workspace, fields per table, and the bounds of a cell.
+pub(crate) fn tables_config(settings: &Settings) -> TablesConfig {
+    let defaults = TablesConfig::default();
+    TablesConfig {
+        max_tables_per_workspace: settings.tables_max_per_workspace,
+        max_fields_per_table: settings.tables_max_fields,
+        limits: tandem_tables::field::Limits {
+            max_cell_bytes: settings.tables_max_cell_bytes,
+            ..defaults.limits
+        },
     }
 }
 

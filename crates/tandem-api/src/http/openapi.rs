@@ -27,6 +27,7 @@ use crate::error::Problem;
         (name = "files", description = "Files and their collaborative documents (docs/COLLAB.md)"),
         (name = "chat", description = "Chat rooms, messages and read markers"),
         (name = "jobs", description = "Durable background jobs and sandboxed code execution (docs/JOBS.md)"),
+        (name = "tables", description = "Live tables and their typed fields (docs/TABLES.md)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

@@ -1,6 +1,8 @@
 //! Who may subscribe to or publish on a channel, decided by the one tenancy policy.
 
-use tandem_domain::{Action, ProjectId, Role, RoomId, UserId, Visibility, allows};
+use tandem_domain::{
+    Action, ProjectId, Role, RoomId, TableId, UserId, Visibility, WorkspaceId, allows,
+};
 use tandem_realtime::Channel;
 
 use crate::state::AppState;
@@ -49,10 +51,8 @@ pub async fn authorize(
         Channel::User(id) if id == user => return Ok(own),
         Channel::User(_) => return Err(Refusal::NotFound),
         Channel::Project(id) => id,
-        Channel::Workspace(id) => {
-            let workspace = state.store.workspace_by_id(id).await.map_err(unavailable)?;
-            workspace.ok_or(Refusal::NotFound)?.project_id
-        }
+        Channel::Workspace(id) => workspace_project(state, id).await?,
+        Channel::Table(id) => table_project(state, id).await?,
         Channel::Room(id) => return authorize_room(state, user, id, action).await,
     };
     let membership = state
@@ -69,6 +69,18 @@ pub async fn authorize(
     } else {
         Err(Refusal::Forbidden)
     }
+}
+
+/// The project a workspace belongs to.
+async fn workspace_project(state: &AppState, id: WorkspaceId) -> Result<ProjectId, Refusal> {
+    let workspace = state.store.workspace_by_id(id).await.map_err(unavailable)?;
+    Ok(workspace.ok_or(Refusal::NotFound)?.project_id)
+}
+
+/// The project a live table belongs to, through its workspace.
+async fn table_project(state: &AppState, id: TableId) -> Result<ProjectId, Refusal> {
+    let table = state.store.table_by_id(id).await.map_err(unavailable)?;
+    workspace_project(state, table.ok_or(Refusal::NotFound)?.workspace_id).await
 }
 
 /// A room's channel: as its project's channel, and a private room only for its members

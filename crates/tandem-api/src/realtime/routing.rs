@@ -1,6 +1,6 @@
 //! From committed domain events to channel events: each event goes to its project's
 //! channel (and its workspace's, and the user's it concerns) or, for chat, to its room's
-//! channel; gets the channel's next `seq` in the history, and is published on the bus to
+//! channel and, for live tables, to its table's channel (and its workspace's); gets the channel's next `seq` in the history, and is published on the bus to
 //! every node.
 
 use serde_json::Value;
@@ -127,6 +127,7 @@ fn channels(event: &DomainEvent) -> Vec<Channel> {
         .into_iter()
         .collect();
     channels.extend(event.room_id().map(Channel::Room));
+    channels.extend(event.table_id().map(Channel::Table));
     match event {
         DomainEvent::WorkspaceCreated(w) | DomainEvent::WorkspaceUpdated(w) => {
             channels.push(Channel::Workspace(w.id));
@@ -139,6 +140,12 @@ fn channels(event: &DomainEvent) -> Vec<Channel> {
         | DomainEvent::FileRenamed { file, .. }
         | DomainEvent::FileSaved { file, .. } => {
             channels.push(Channel::Workspace(file.workspace_id));
+        }
+        // So that a workspace's list of tables stays current.
+        DomainEvent::TableCreated(table)
+        | DomainEvent::TableUpdated(table)
+        | DomainEvent::TableDeleted(table) => {
+            channels.push(Channel::Workspace(table.workspace_id));
         }
         DomainEvent::MemberAdded { member, .. } => channels.push(Channel::User(member.user_id)),
         DomainEvent::MemberRoleChanged { user_id, .. }

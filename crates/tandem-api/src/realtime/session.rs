@@ -193,6 +193,7 @@ impl Session {
         }
         let action = match channel {
             Channel::Workspace(_) => Action::ReadWorkspace,
+            Channel::Table(_) => Action::ReadTables,
             _ => Action::ReadProject,
         };
         let standing = match authorize(&self.state, self.user.user_id, channel, action).await {
@@ -260,7 +261,7 @@ impl Session {
             return self.error(
                 reference,
                 "not_subscribed",
-                "subscribe to this project, workspace or room channel first",
+                "subscribe to this project, workspace, room or table channel first",
             );
         }
         if let Err(message) = check_meta(&meta) {
@@ -276,7 +277,7 @@ impl Session {
 
     async fn publish(&mut self, name: &str, event: &str, data: &Value, reference: Option<&str>) {
         let channel: Channel = match name.parse() {
-            Ok(channel @ Channel::Workspace(_)) => channel,
+            Ok(channel @ (Channel::Workspace(_) | Channel::Table(_))) => channel,
             Ok(Channel::Room(room)) => {
                 return self.publish_in_room(room, event, data, reference).await;
             }
@@ -284,7 +285,7 @@ impl Session {
                 return self.error(
                     reference,
                     "invalid_channel",
-                    "publish on workspace or room channels",
+                    "publish on workspace, table or room channels",
                 );
             }
             Err(e) => return self.error(reference, e.code(), &e.to_string()),
@@ -335,10 +336,11 @@ impl Session {
     }
 }
 
-/// Project, workspace and room channels show who is there; a user channel has one reader.
+/// Project, workspace, room and table channels show who is there; a user channel has one
+/// reader.
 fn has_presence(channel: &Channel) -> bool {
     matches!(
         channel,
-        Channel::Project(_) | Channel::Workspace(_) | Channel::Room(_)
+        Channel::Project(_) | Channel::Workspace(_) | Channel::Room(_) | Channel::Table(_)
     )
 }

@@ -362,7 +362,28 @@ pub enum SqlKind {
 }
 
 impl FieldType {
-    /// The `type` tag, e.g. `"single_select"`.
+    /// Every `type` tag, one per variant in declaration order: what a client may name.
+    pub const TAGS: [&'static str; 17] = [
+        "text",
+        "long_text",
+        "number",
+        "boolean",
+        "date",
+        "datetime",
+        "single_select",
+        "multi_select",
+        "user",
+        "email",
+        "url",
+        "json",
+        "autonumber",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+    ];
+
+    /// The `type` tag, e.g. `"single_select"`; one of [`FieldType::TAGS`].
     pub fn tag(&self) -> &'static str {
         match self {
             FieldType::Text => "text",

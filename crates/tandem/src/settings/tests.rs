@@ -5,6 +5,8 @@
     reason = "figment::Jail fixes the closures' error type to figment::Error"
 )]
 
+use secrecy::ExposeSecret;
+
 use super::*;
 
 #[test]
@@ -112,6 +114,49 @@ fn the_login_backoff_is_configured_by_env_and_checked() {
         jail.set_env("TANDEM_LOGIN_LOCKOUT_MAX", "2h");
         jail.set_env("TANDEM_LOGIN_MAX_FAILURES", "0");
         assert!(Settings::load(None, &Overrides::default()).is_err());
+        Ok(())
+    });
+}
+
+#[test]
+fn the_live_tables_limits_are_configured_by_env_and_checked() {
+    figment::Jail::expect_with(|jail| {
+        let s = Settings::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+        assert_eq!(
+            (
+                s.tables_max_per_workspace,
+                s.tables_max_fields,
+                s.tables_max_cell_bytes
+            ),
+            (500, 500, 100 * 1024)
+        );
+        jail.set_env("TANDEM_TABLES_MAX_PER_WORKSPACE", "20");
+        jail.set_env("TANDEM_TABLES_MAX_FIELDS", "300");
+        jail.set_env("TANDEM_TABLES_MAX_CELL_BYTES", "4096");
+        let s = Settings::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+        assert_eq!(
+            (
+                s.tables_max_per_workspace,
+                s.tables_max_fields,
+                s.tables_max_cell_bytes
+            ),
+            (20, 300, 4096)
+        );
+        for (name, bad) in [
+            ("TANDEM_TABLES_MAX_PER_WORKSPACE", "0"),
+            ("TANDEM_TABLES_MAX_FIELDS", "299"),
+            ("TANDEM_TABLES_MAX_CELL_BYTES", "1023"),
+            // Larger than the largest request body.
+            ("TANDEM_TABLES_MAX_CELL_BYTES", "2000000"),
+        ] {
+            let good = std::env::var(name).expect("set above");
+            jail.set_env(name, bad);
+            assert!(
+                Settings::load(None, &Overrides::default()).is_err(),
+                "{name}={bad}"
+            );
+            jail.set_env(name, good);
+        }
         Ok(())
     });
 }

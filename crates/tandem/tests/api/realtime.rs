@@ -77,7 +77,7 @@ async fn subscribing_asks_the_policy_and_errors_keep_the_socket_up() {
         (project.clone(), "not_found"),
         (workspace.clone(), "not_found"),
         (format!("user:{}", cast.viewer.id), "not_found"),
-        ("table:1".to_owned(), "unknown_channel"),
+        ("shelf:1".to_owned(), "unknown_channel"),
         ("project:42".to_owned(), "malformed_channel"),
     ];
     for (channel, code) in cases {

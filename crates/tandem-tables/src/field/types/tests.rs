@@ -93,3 +93,14 @@ fn each_type_names_its_sql_kind() {
 fn an_unknown_type_tag_is_refused() {
     assert!(serde_json::from_str::<FieldType>(r#"{"type":"rollup"}"#).is_err());
 }
+
+#[test]
+fn every_listed_tag_names_a_type_that_reports_it() {
+    for tag in FieldType::TAGS {
+        let json = serde_json::json!({"type": tag, "precision": 0, "options": []});
+        let t: FieldType = serde_json::from_value(json).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        assert_eq!(t.tag(), tag);
+    }
+    let distinct: std::collections::HashSet<_> = FieldType::TAGS.iter().collect();
+    assert_eq!(distinct.len(), FieldType::TAGS.len());
+}

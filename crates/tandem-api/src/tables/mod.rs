@@ -1,0 +1,53 @@
+//! Live tables over HTTP: a workspace's tables (`/workspaces/{id}/tables`, `/tables/{id}`)
+//! and their typed fields (`/tables/{id}/fields`, `/fields/{id}`), with type changes that
+//! convert the stored cells, a dry run that counts what a change would empty, and the
+//! limits a deployment sets. Changes are announced on the `table:{id}` channel.
+
+mod access;
+mod dto;
+mod field_type;
+mod fields;
+mod handlers;
+
+use tandem_tables::field::Limits;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// The limits of live tables a deployment sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TablesConfig {
+    /// The most tables one workspace holds (409 `table_limit_reached` past it).
+    pub max_tables_per_workspace: u64,
+    /// The most fields one table holds (409 `field_limit_reached` past it).
+    pub max_fields_per_table: u64,
+    /// The bounds one cell keeps; a type change converts values within them.
+    pub limits: Limits,
+}
+
+impl Default for TablesConfig {
+    fn default() -> Self {
+        Self {
+            max_tables_per_workspace: 500,
+            max_fields_per_table: 500,
+            limits: Limits::default(),
+        }
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::create_table, handlers::list_tables))
+        .routes(routes!(
+            handlers::get_table,
+            handlers::update_table,
+            handlers::delete_table
+        ))
+        .routes(routes!(fields::create_field, fields::list_fields))
+        .routes(routes!(
+            fields::get_field,
+            fields::update_field,
+            fields::delete_field
+        ))
+}
