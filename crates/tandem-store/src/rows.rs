@@ -4,6 +4,8 @@
 //! leave decoded ([`CellValue`]); nothing here checks a value against its field.
 
 pub mod layout;
+pub(crate) mod page;
+pub(crate) mod sql;
 
 use std::collections::BTreeMap;
 

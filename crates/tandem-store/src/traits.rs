@@ -8,7 +8,7 @@ use tandem_domain::{
 
 use crate::{
     AuditStore, ChatStore, DocumentStore, FileStore, InvitationStore, JobStore, MemberStore,
-    PresenceStore, ProjectStore, StoreError, TableStore, WorkspaceStore,
+    PresenceStore, ProjectStore, RowQueryStore, StoreError, TableStore, WorkspaceStore,
 };
 
 /// Accounts.
@@ -88,6 +88,7 @@ pub trait Store:
     + JobStore
     + ChatStore
     + TableStore
+    + RowQueryStore
     + std::fmt::Debug
 {
     /// Applies the embedded migrations that have not run yet.

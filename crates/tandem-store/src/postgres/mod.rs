@@ -19,6 +19,7 @@ mod jobs;
 mod members;
 mod presence;
 mod projects;
+mod row_query;
 mod sessions;
 mod table_fields;
 mod table_store;

@@ -134,6 +134,7 @@ async fn updating_a_field_changes_only_the_parts_given_and_is_audited() {
         field_type: Some(number(3)),
         indexed: Some(true),
         position: Some(7),
+        ..FieldChanges::default()
     };
     let updated = f
         .store

@@ -1,0 +1,215 @@
+//! The one SQL generator for reading rows by query, shared by both backends: a
+//! [`BoundQuery`] becomes one `SELECT` (and a filter one `count(*)`) whose text holds
+//! only identifiers from [`layout`] and constant keywords, and whose every value is a
+//! [`Stored`] parameter, bound in order by the backend.
+//!
+//! What differs between the backends is kept to a [`Dialect`]: placeholders (`$n` or
+//! `?`), text comparison (`COLLATE "C"` on PostgreSQL, SQLite's default `BINARY`), `like`
+//! (PostgreSQL `LIKE … ESCAPE '\'`, SQLite `GLOB`, see [`glob`]) and multi-select
+//! membership (`jsonb ?|` or `json_each`). Everything else is SQL both speak alike:
+//! three-valued `AND`/`OR`/`NOT` are exactly the reference semantics of
+//! `tandem_tables::eval`, and `NULLS FIRST`/`NULLS LAST` are always written out.
+//!
+//! `query.search` is not applied: full-text search needs the text indexes a later step
+//! adds, and until then it has no meaning storage could give it.
+
+mod filter;
+mod glob;
+mod keyset;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt::Write as _;
+
+use tandem_domain::TableId;
+use tandem_tables::bind::{BoundFilter, BoundQuery, FieldDef, SortTarget};
+use tandem_tables::field::{SqlKind, Stored};
+
+use super::layout;
+
+/// The backend a statement is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// SQL text and the values of its placeholders, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Statement {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Stored>,
+}
+
+/// The system columns a page statement reads first, in this order; the columns of
+/// [`PageStatement::fields`] follow them.
+pub(crate) const ROW_COLUMNS: [&str; 8] = [
+    "id",
+    "version",
+    "seq",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "deleted_at",
+];
+
+/// A page of a query as one statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PageStatement {
+    pub(crate) statement: Statement,
+    /// The stored fields whose columns follow [`ROW_COLUMNS`], in order: the selected
+    /// ones, then the sort keys not selected (read to name the next page's cursor).
+    pub(crate) fields: Vec<FieldDef>,
+}
+
+/// The statement of one page of `query`: the live rows that match its filter, strictly
+/// after its cursor, in its keyset order, at most `limit + 1` of them so that the caller
+/// sees whether another page follows.
+pub(crate) fn page(dialect: Dialect, table: TableId, query: &BoundQuery) -> PageStatement {
+    let fields = read_fields(query);
+    let mut w = Writer::new(dialect);
+    w.push("SELECT ");
+    for (i, column) in ROW_COLUMNS.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.ident(column);
+    }
+    for field in &fields {
+        w.push(", ");
+        w.ident(&layout::column_of(field));
+    }
+    w.push(" FROM ");
+    w.ident(&layout::row_table(table));
+    live_rows_where(&mut w, query.filter.as_ref());
+    if let Some(after) = &query.after {
+        w.push(" AND (");
+        keyset::after(&mut w, &query.order, after);
+        w.push(")");
+    }
+    w.push(" ORDER BY ");
+    keyset::order_by(&mut w, &query.order);
+    if let Some(limit) = query.limit {
+        w.push(" LIMIT ");
+        w.bind(Stored::Integer(i64::from(limit) + 1));
+    }
+    PageStatement {
+        statement: w.finish(),
+        fields,
+    }
+}
+
+/// The statement counting the live rows that match `filter` (all live rows when `None`).
+pub(crate) fn count(dialect: Dialect, table: TableId, filter: Option<&BoundFilter>) -> Statement {
+    let mut w = Writer::new(dialect);
+    w.push("SELECT count(*) FROM ");
+    w.ident(&layout::row_table(table));
+    live_rows_where(&mut w, filter);
+    w.finish()
+}
+
+/// `WHERE` the row is not in the trash and the filter holds.
+fn live_rows_where(w: &mut Writer, filter: Option<&BoundFilter>) {
+    w.push(" WHERE ");
+    w.ident("deleted_at");
+    w.push(" IS NULL");
+    if let Some(filter) = filter {
+        w.push(" AND (");
+        filter::filter(w, filter);
+        w.push(")");
+    }
+}
+
+/// The stored fields a page reads: the selected ones, then the sort keys' not among them.
+fn read_fields(query: &BoundQuery) -> Vec<FieldDef> {
+    let sorted = query.order.iter().filter_map(|sort| match &sort.target {
+        SortTarget::Field { field, .. } => Some(field),
+        SortTarget::RowId => None,
+    });
+    let mut fields: Vec<FieldDef> = Vec::new();
+    for field in query.select.iter().chain(sorted) {
+        if layout::is_stored(&field.field_type) && !fields.iter().any(|f| f.id == field.id) {
+            fields.push(field.clone());
+        }
+    }
+    fields
+}
+
+/// Builds one statement: SQL text, with values bound as they are written.
+struct Writer {
+    dialect: Dialect,
+    sql: String,
+    params: Vec<Stored>,
+}
+
+impl Writer {
+    fn new(dialect: Dialect) -> Self {
+        Writer {
+            dialect,
+            sql: String::with_capacity(256),
+            params: Vec::new(),
+        }
+    }
+
+    /// SQL the generator itself wrote: keywords and operators, never a value.
+    fn push(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
+
+    /// A quoted identifier. Every identifier comes from [`layout`] or [`ROW_COLUMNS`],
+    /// lower-case letters, digits and `_`; anything else is a bug, not an input.
+    fn ident(&mut self, name: &str) {
+        assert!(
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "not a layout identifier: {name:?}"
+        );
+        self.sql.push('"');
+        self.sql.push_str(name);
+        self.sql.push('"');
+    }
+
+    /// A placeholder for `value`.
+    fn bind(&mut self, value: Stored) {
+        self.params.push(value);
+        match self.dialect {
+            Dialect::Postgres => {
+                // Writing to a String cannot fail.
+                let _ = write!(self.sql, "${}", self.params.len());
+            }
+            Dialect::Sqlite => self.sql.push('?'),
+        }
+    }
+
+    /// Placeholders for `values`, comma-separated.
+    fn bind_list(&mut self, values: &[Stored]) {
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(value.clone());
+        }
+    }
+
+    /// A field's column as an operand of comparisons and sorts: text compares by code
+    /// point on both backends (the column is `COLLATE "C"` on PostgreSQL; saying so here
+    /// keeps the semantics from resting on the DDL, and the planner still matches the
+    /// column's index).
+    fn column(&mut self, field: &FieldDef) {
+        self.ident(&layout::column_of(field));
+        if self.dialect == Dialect::Postgres && field.sql_kind() == SqlKind::Text {
+            self.push(" COLLATE \"C\"");
+        }
+    }
+
+    fn finish(self) -> Statement {
+        Statement {
+            sql: self.sql,
+            params: self.params,
+        }
+    }
+}
