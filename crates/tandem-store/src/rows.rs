@@ -3,9 +3,15 @@
 //! [`RowQueryStore`]. Values arrive validated (`tandem_tables::field::validate`) and
 //! leave decoded ([`CellValue`]); nothing here checks a value against its field.
 
+pub(crate) mod cells;
+pub(crate) mod conversion;
+pub(crate) mod ddl;
+pub(crate) mod dialect;
+pub(crate) mod history;
 pub mod layout;
 pub(crate) mod page;
 pub(crate) mod sql;
+pub(crate) mod statements;
 
 use std::collections::BTreeMap;
 
@@ -111,6 +117,12 @@ pub enum RowWriteError {
     Stale { row: RowId, current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for RowWriteError {
+    fn from(err: sqlx::Error) -> Self {
+        RowWriteError::Store(StoreError::from(err))
+    }
 }
 
 /// One page of a query's result, as `tandem_tables::eval::evaluate` defines it.

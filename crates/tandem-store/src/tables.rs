@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tandem_domain::{AuditContext, Description, FieldId, TableId, UserId, WorkspaceId};
-use tandem_tables::field::{FieldName, FieldType};
+use tandem_tables::field::{FieldName, FieldType, Limits};
 
 use crate::StoreError;
 
@@ -76,7 +76,7 @@ pub struct FieldChanges {
     /// in the same transaction (values that cannot be carried over become empty).
     pub field_type: Option<FieldType>,
     /// The bounds converted values must keep, when `field_type` is given.
-    pub limits: tandem_tables::field::Limits,
+    pub limits: Limits,
     pub indexed: Option<bool>,
     pub position: Option<i64>,
 }
@@ -129,7 +129,7 @@ pub trait TableStore: Send + Sync {
     /// the stored values (changing the column's SQL kind if it must), `indexed` makes or
     /// drops the index. `NotFound`, or `Conflict("table_fields.name")` if the name is
     /// taken. A system field type cannot be given to a stored field or taken from one
-    /// (the caller refuses it first).
+    /// (the caller refuses it first): such a change fails as `Other`, changing nothing.
     async fn update_field(
         &self,
         id: FieldId,
@@ -141,4 +141,13 @@ pub trait TableStore: Send + Sync {
     async fn delete_field(&self, id: FieldId, audit: &AuditContext) -> Result<(), StoreError>;
     /// How many fields the table has, for its limit.
     async fn count_fields(&self, table: TableId) -> Result<u64, StoreError>;
+    /// A dry run of changing field `id` to type `to`: how many of its non-empty cells
+    /// (live and trashed rows) would become empty. Writes nothing. `NotFound` if there
+    /// is no such field; a change [`TableStore::update_field`] refuses fails the same way.
+    async fn conversion_loss(
+        &self,
+        id: FieldId,
+        to: &FieldType,
+        limits: &Limits,
+    ) -> Result<u64, StoreError>;
 }

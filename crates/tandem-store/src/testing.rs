@@ -131,6 +131,71 @@ impl TestDatabase {
         Ok(affected)
     }
 
+    /// The names of the tables in this database (its schema on PostgreSQL), sorted: for
+    /// tests that check what DDL made or dropped.
+    pub async fn tables(&self) -> Vec<String> {
+        self.catalog(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND ?1 = ?1 ORDER BY name",
+            "SELECT tablename::text FROM pg_tables \
+             WHERE schemaname = current_schema() AND $1 = $1 ORDER BY tablename",
+            "",
+        )
+        .await
+    }
+
+    /// The column names of `table`, sorted; none if there is no such table.
+    pub async fn columns(&self, table: &str) -> Vec<String> {
+        self.catalog(
+            "SELECT name FROM pragma_table_info(?1) ORDER BY name",
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY column_name",
+            table,
+        )
+        .await
+    }
+
+    /// The names of `table`'s indexes that were made by name (not those SQLite makes
+    /// for its own constraints, nor PostgreSQL's primary keys), sorted.
+    pub async fn indexes(&self, table: &str) -> Vec<String> {
+        self.catalog(
+            "SELECT name FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
+             AND tablename = $1 AND indexname NOT LIKE '%_pkey' ORDER BY indexname",
+            table,
+        )
+        .await
+    }
+
+    /// The first column of a catalog query, per backend, with one text parameter.
+    async fn catalog(
+        &self,
+        sqlite: &'static str,
+        postgres: &'static str,
+        arg: &str,
+    ) -> Vec<String> {
+        let listed: Result<Vec<String>, StoreError> = async {
+            Ok(match Backend::from_url(&self.url)? {
+                Backend::Sqlite => {
+                    let mut conn = SqliteConnection::connect(&self.url).await?;
+                    sqlx::query_scalar(sqlite)
+                        .bind(arg)
+                        .fetch_all(&mut conn)
+                        .await?
+                }
+                Backend::Postgres => {
+                    let mut conn = PgConnection::connect(&self.url).await?;
+                    sqlx::query_scalar(postgres)
+                        .bind(arg)
+                        .fetch_all(&mut conn)
+                        .await?
+                }
+            })
+        }
+        .await;
+        listed.unwrap_or_else(|e| panic!("cannot read the catalog: {e}"))
+    }
+
     fn create_sqlite() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("tandem-test-")

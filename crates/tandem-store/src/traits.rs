@@ -8,7 +8,7 @@ use tandem_domain::{
 
 use crate::{
     AuditStore, ChatStore, DocumentStore, FileStore, InvitationStore, JobStore, MemberStore,
-    PresenceStore, ProjectStore, RowQueryStore, StoreError, TableStore, WorkspaceStore,
+    PresenceStore, ProjectStore, RowQueryStore, RowStore, StoreError, TableStore, WorkspaceStore,
 };
 
 /// Accounts.
@@ -88,6 +88,7 @@ pub trait Store:
     + JobStore
     + ChatStore
     + TableStore
+    + RowStore
     + RowQueryStore
     + std::fmt::Debug
 {

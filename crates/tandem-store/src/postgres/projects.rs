@@ -11,6 +11,7 @@ use tandem_domain::{
 };
 use uuid::Uuid;
 
+use super::row_ddl;
 use super::{PgStore, micros};
 use crate::audit::entry;
 use crate::{AuditStore, ProjectStore, ProjectWithRole, StoreError};
@@ -216,14 +217,18 @@ impl ProjectStore for PgStore {
     }
 
     async fn delete_project(&self, id: ProjectId) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Row tables are tables of their own, which no cascade reaches.
+        row_ddl::drop_row_tables_of_project(&mut tx, id).await?;
         let done = sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        match done.rows_affected() {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
         }
+        tx.commit().await?;
+        Ok(())
     }
 }
 

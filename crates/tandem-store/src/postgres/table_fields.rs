@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::micros;
 use super::projects::insert_audit;
+use super::row_ddl;
 use super::tables::{set_primary_field, table_for_update};
 use crate::audit::entry;
 use crate::error::on_write_error;
@@ -125,6 +126,7 @@ pub(super) async fn create_field(
     .execute(&mut *tx)
     .await
     .map_err(on_write_error(FIELD_NAME_TAKEN))?;
+    row_ddl::add_field(&mut tx, field).await?;
     let row = entry(
         audit,
         project,
@@ -182,6 +184,7 @@ pub(super) async fn update_field(
     .await
     .map_err(on_write_error(FIELD_NAME_TAKEN))?;
     let after = TableField::try_from(row)?;
+    row_ddl::change_field(&mut tx, &before, &after, &changes.limits).await?;
     let row = entry(
         audit,
         project,
@@ -206,6 +209,7 @@ pub(super) async fn delete_field(
         .bind(id.0)
         .execute(&mut *tx)
         .await?;
+    row_ddl::drop_field(&mut tx, &before).await?;
     let row = entry(
         audit,
         project,

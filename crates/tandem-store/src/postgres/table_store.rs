@@ -2,9 +2,9 @@
 //! [`super::tables`]; the fields' methods delegate to [`super::table_fields`].
 
 use super::projects::insert_audit;
-use super::table_fields;
 use super::tables::{TableRow, is_field_of, project_of, table_columns, table_for_update};
 use super::{PgStore, micros};
+use super::{row_convert, row_ddl, table_fields};
 use crate::audit::entry;
 use crate::error::on_write_error;
 use crate::{
@@ -12,7 +12,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use tandem_domain::{AuditContext, Description, FieldId, TableId, WorkspaceId};
-use tandem_tables::field::FieldName;
+use tandem_tables::field::{FieldName, FieldType, Limits};
 
 #[async_trait]
 impl TableStore for PgStore {
@@ -43,6 +43,7 @@ impl TableStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(on_write_error(TABLE_NAME_TAKEN))?;
+        row_ddl::create_row_table(&mut tx, table.id).await?;
         let row = entry(
             audit,
             project,
@@ -138,11 +139,12 @@ impl TableStore for PgStore {
     async fn delete_table(&self, id: TableId, audit: &AuditContext) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let (before, project) = table_for_update(&mut tx, id).await?;
-        // Its fields go by the cascade.
+        // Its fields and its rows' history go by the cascade.
         sqlx::query("DELETE FROM live_tables WHERE id = $1")
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
+        row_ddl::drop_row_table(&mut tx, id).await?;
         let row = entry(
             audit,
             project,
@@ -200,5 +202,14 @@ impl TableStore for PgStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(n.unsigned_abs())
+    }
+
+    async fn conversion_loss(
+        &self,
+        id: FieldId,
+        to: &FieldType,
+        limits: &Limits,
+    ) -> Result<u64, StoreError> {
+        row_convert::conversion_loss(&self.pool, id, to, limits).await
     }
 }

@@ -9,6 +9,7 @@ use tandem_domain::{AuditContext, Name, ProjectId, Workspace, WorkspaceId};
 use uuid::Uuid;
 
 use super::projects::insert_audit;
+use super::row_ddl;
 use super::{PgStore, micros, on_unique_violation};
 use crate::audit::entry;
 use crate::{StoreError, WorkspaceStore};
@@ -171,6 +172,7 @@ impl WorkspaceStore for PgStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let before = workspace_for_update(&mut tx, id).await?;
+        row_ddl::drop_row_tables_of_workspace(&mut tx, id).await?;
         sqlx::query("DELETE FROM workspaces WHERE id = $1")
             .bind(id.0)
             .execute(&mut *tx)

@@ -19,10 +19,16 @@
 //! are the system fields of the same names. An `indexed` field `F` has the index
 //! `ix_<F>` on `(f_<F>, id) WHERE deleted_at IS NULL` (on PostgreSQL a multi select or
 //! json field gets a GIN index instead; on SQLite those two get none).
+//!
+//! A field's column type follows its [`SqlKind`] ([`postgres_type`], [`sqlite_type`]).
+//! SQLite has no date, time, UUID, boolean or JSON type, so its cells are written as
+//! the store writes its own columns: dates as `YYYY-MM-DD` text, instants as the
+//! fixed-width micros text of `src/sqlite/mod.rs` (text order is time order), UUIDs as
+//! hyphenated lower-case text, booleans as 0/1 and JSON as compact text.
 
 use tandem_domain::{FieldId, TableId};
 use tandem_tables::bind::FieldDef;
-use tandem_tables::field::FieldType;
+use tandem_tables::field::{FieldType, SqlKind};
 
 /// The row table of a live table.
 pub fn row_table(table: TableId) -> String {
@@ -76,6 +82,32 @@ pub fn system_column(field_type: &FieldType) -> Option<&'static str> {
 /// Whether a field of this type has a column of its own.
 pub fn is_stored(field_type: &FieldType) -> bool {
     system_column(field_type).is_none()
+}
+
+/// The PostgreSQL type of a stored field's column.
+pub fn postgres_type(kind: SqlKind) -> &'static str {
+    match kind {
+        SqlKind::Text => "text COLLATE \"C\"",
+        SqlKind::Integer => "bigint",
+        SqlKind::Real => "double precision",
+        SqlKind::Boolean => "boolean",
+        SqlKind::Date => "date",
+        SqlKind::Timestamp => "timestamptz",
+        SqlKind::Uuid => "uuid",
+        SqlKind::Json => "jsonb",
+    }
+}
+
+/// The SQLite type (affinity) of a stored field's column; see the module docs for how
+/// each kind is written.
+pub fn sqlite_type(kind: SqlKind) -> &'static str {
+    match kind {
+        SqlKind::Integer | SqlKind::Boolean => "INTEGER",
+        SqlKind::Real => "REAL",
+        SqlKind::Text | SqlKind::Date | SqlKind::Timestamp | SqlKind::Uuid | SqlKind::Json => {
+            "TEXT"
+        }
+    }
 }
 
 #[cfg(test)]

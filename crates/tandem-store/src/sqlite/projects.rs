@@ -5,6 +5,7 @@ use sqlx::SqliteConnection;
 use tandem_domain::{AuditContext, Description, Name, Project, ProjectId, Role, UserId};
 
 use super::audit_log::insert_audit;
+use super::row_ddl;
 use super::{
     BEGIN_WRITE, SqliteStore, decode_id, decode_role, decode_time, encode_id, encode_time,
     on_foreign_key_violation, on_unique_violation,
@@ -161,15 +162,20 @@ impl ProjectStore for SqliteStore {
     }
 
     async fn delete_project(&self, id: ProjectId) -> Result<(), StoreError> {
-        // Members, invitations, workspaces and audit rows go by `ON DELETE CASCADE`. No
-        // audit row: the log is deleted with the project it belongs to.
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        // Row tables are tables of their own, which no cascade reaches.
+        row_ddl::drop_row_tables_of_project(&mut tx, id).await?;
+        // Members, invitations, workspaces (with their live tables) and audit rows go by
+        // `ON DELETE CASCADE`. No audit row: the log is deleted with the project it
+        // belongs to.
         let done = sqlx::query("DELETE FROM projects WHERE id = ?")
             .bind(encode_id(id.0))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        tx.commit().await?;
         Ok(())
     }
 }

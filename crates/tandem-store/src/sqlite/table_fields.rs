@@ -6,6 +6,7 @@ use tandem_domain::{AuditContext, FieldId, ProjectId, TableId};
 use tandem_tables::field::{FieldName, FieldType};
 
 use super::audit_log::insert_audit;
+use super::row_ddl;
 use super::tables::{project_of, set_primary_field, table_by_id};
 use super::{BEGIN_WRITE, decode_error, decode_id, decode_time, encode_id, encode_time};
 use crate::error::on_write_error;
@@ -107,6 +108,7 @@ pub(super) async fn create_field(
     .execute(&mut *tx)
     .await
     .map_err(on_write_error(FIELD_NAME_TAKEN))?;
+    row_ddl::add_field(&mut tx, field).await?;
     let entry = audit::entry(
         audit,
         project,
@@ -168,6 +170,7 @@ pub(super) async fn update_field(
     .await
     .map_err(on_write_error(FIELD_NAME_TAKEN))?;
     let after = TableField::try_from(row)?;
+    row_ddl::change_field(&mut tx, &before, &after, &changes.limits).await?;
     let entry = audit::entry(
         audit,
         project,
@@ -195,6 +198,7 @@ pub(super) async fn delete_field(
         .bind(encode_id(id.0))
         .execute(&mut *tx)
         .await?;
+    row_ddl::drop_field(&mut tx, &before).await?;
     let entry = audit::entry(
         audit,
         project,

@@ -2,9 +2,9 @@
 //! [`super::tables`]; the fields' methods delegate to [`super::table_fields`].
 
 use super::audit_log::insert_audit;
-use super::table_fields;
 use super::tables::{TableRow, is_field_of, project_of, table_by_id, table_columns};
 use super::{BEGIN_WRITE, SqliteStore, encode_id, encode_time};
+use super::{row_convert, row_ddl, table_fields};
 use crate::error::on_write_error;
 use crate::{
     FieldChanges, LiveTable, StoreError, TABLE_NAME_TAKEN, TableChanges, TableField, TableStore,
@@ -12,7 +12,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use tandem_domain::{AuditContext, Description, FieldId, TableId, WorkspaceId};
-use tandem_tables::field::FieldName;
+use tandem_tables::field::{FieldName, FieldType, Limits};
 
 #[async_trait]
 impl TableStore for SqliteStore {
@@ -44,6 +44,7 @@ impl TableStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(on_write_error(TABLE_NAME_TAKEN))?;
+        row_ddl::create_row_table(&mut tx, table.id).await?;
         let entry = audit::entry(
             audit,
             project,
@@ -138,11 +139,12 @@ impl TableStore for SqliteStore {
             .await?
             .ok_or(StoreError::NotFound)?;
         let project = project_of(&mut tx, before.workspace_id).await?;
-        // Its fields go by the cascade.
+        // Its fields and its rows' history go by the cascade.
         sqlx::query("DELETE FROM live_tables WHERE id = ?")
             .bind(encode_id(id.0))
             .execute(&mut *tx)
             .await?;
+        row_ddl::drop_row_table(&mut tx, id).await?;
         let entry = audit::entry(
             audit,
             project,
@@ -200,5 +202,14 @@ impl TableStore for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(n.unsigned_abs())
+    }
+
+    async fn conversion_loss(
+        &self,
+        id: FieldId,
+        to: &FieldType,
+        limits: &Limits,
+    ) -> Result<u64, StoreError> {
+        row_convert::conversion_loss(&self.pool, id, to, limits).await
     }
 }

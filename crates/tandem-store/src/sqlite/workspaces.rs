@@ -6,6 +6,7 @@ use sqlx::SqliteConnection;
 use tandem_domain::{AuditContext, Name, ProjectId, Workspace, WorkspaceId};
 
 use super::audit_log::insert_audit;
+use super::row_ddl;
 use super::{
     BEGIN_WRITE, SqliteStore, decode_error, decode_id, decode_time, encode_id, encode_time,
 };
@@ -165,6 +166,7 @@ impl WorkspaceStore for SqliteStore {
         let before = workspace_by_id(&mut tx, id)
             .await?
             .ok_or(StoreError::NotFound)?;
+        row_ddl::drop_row_tables_of_workspace(&mut tx, id).await?;
         sqlx::query("DELETE FROM workspaces WHERE id = ?")
             .bind(encode_id(id.0))
             .execute(&mut *tx)

@@ -18,6 +18,8 @@ mod members;
 mod presence;
 mod projects;
 mod rotation;
+mod row_ddl;
+mod rows;
 mod sessions;
 mod table_fields;
 mod tables;
