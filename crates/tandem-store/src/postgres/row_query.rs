@@ -6,17 +6,18 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
-use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row};
-use tandem_domain::{FieldId, RowId, TableId, UserId};
-use tandem_tables::bind::{BoundFilter, BoundQuery, FieldDef};
-use tandem_tables::field::{SqlKind, Stored};
+use tandem_domain::TableId;
+use tandem_tables::bind::{BoundFilter, BoundQuery};
 
 use super::PgStore;
-use crate::rows::sql::{self, Dialect, ROW_COLUMNS, Statement};
-use crate::rows::{CountMode, RowPage, RowQueryStore, StoredRow, layout, page};
+use super::row_codec::{add_cell, decode_row, ensure_table};
+use crate::rows::cells::StoredFields;
+use crate::rows::dialect::Dialect;
+use crate::rows::sql::{self, Statement, param_kind};
+use crate::rows::{CountMode, RowPage, RowQueryStore, layout, page};
 use crate::{StoreError, TableField};
 
 /// The SQLSTATE of a statement cancelled, here by `statement_timeout`.
@@ -32,17 +33,20 @@ impl RowQueryStore for PgStore {
         timeout: Duration,
     ) -> Result<RowPage, StoreError> {
         page::check_fields(fields, Some(query), query.filter.as_ref())?;
-        let statement = sql::page(Dialect::Postgres, table, query);
+        let read = page::read_fields(fields, query);
+        let read = StoredFields::of(&read);
+        let statement = sql::page(Dialect::Postgres, table, &read, query);
         let mut tx = self.pool.begin().await?;
+        ensure_table(&mut tx, table, false).await?;
         limit_time(&mut tx, timeout).await?;
-        let read = bound(&statement.statement)?
+        let found = bound(&statement)?
             .fetch_all(&mut *tx)
             .await
             .map_err(on_cancel)?;
         tx.commit().await?;
-        let rows = read
+        let rows = found
             .iter()
-            .map(|row| decode_row(row, &statement.fields))
+            .map(|row| decode_row(row, &read))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(page::finish(query, rows))
     }
@@ -77,6 +81,7 @@ impl RowQueryStore for PgStore {
         }
         let statement = sql::count(Dialect::Postgres, table, filter);
         let mut tx = self.pool.begin().await?;
+        ensure_table(&mut tx, table, false).await?;
         limit_time(&mut tx, timeout).await?;
         let counted = bound(&statement)?
             .fetch_one(&mut *tx)
@@ -110,68 +115,14 @@ fn on_cancel(err: sqlx::Error) -> StoreError {
     }
 }
 
-/// A statement with its values bound as the PostgreSQL types of the row tables' columns.
+/// A statement with its values bound as the types its placeholders name.
 fn bound(statement: &Statement) -> Result<Query<'static, Postgres, PgArguments>, StoreError> {
-    let mut query = sqlx::query(AssertSqlSafe(statement.sql.clone()));
+    let mut arguments = PgArguments::default();
     for value in &statement.params {
-        query = match value {
-            Stored::Null => query.bind(None::<String>),
-            Stored::Text(s) => query.bind(s.clone()),
-            Stored::Integer(n) => query.bind(*n),
-            Stored::Real(x) => query.bind(*x),
-            Stored::Bool(b) => query.bind(*b),
-            Stored::Json(s) => query.bind(Json(
-                serde_json::value::RawValue::from_string(s.clone())
-                    .map_err(|e| StoreError::Other(sqlx::Error::Encode(Box::new(e))))?,
-            )),
-            Stored::Date(d) => query.bind(*d),
-            Stored::Timestamp(t) => query.bind(*t),
-            Stored::Uuid(u) => query.bind(*u),
-        };
+        add_cell(&mut arguments, param_kind(value), value.clone())?;
     }
-    Ok(query)
-}
-
-/// A row of a page statement: [`ROW_COLUMNS`], then the columns of `fields`.
-fn decode_row(row: &PgRow, fields: &[FieldDef]) -> Result<StoredRow, sqlx::Error> {
-    let mut cells = std::collections::BTreeMap::new();
-    for (i, field) in fields.iter().enumerate() {
-        let stored = stored_value(row, ROW_COLUMNS.len() + i, field.sql_kind())?;
-        cells.insert(FieldId(field.id), page::cell(field, stored)?);
-    }
-    Ok(StoredRow {
-        id: RowId(row.try_get(0)?),
-        version: row.try_get(1)?,
-        autonumber: row.try_get(2)?,
-        created_at: row.try_get(3)?,
-        updated_at: row.try_get(4)?,
-        created_by: UserId(row.try_get(5)?),
-        updated_by: UserId(row.try_get(6)?),
-        deleted_at: row.try_get(7)?,
-        cells,
-    })
-}
-
-/// One field column as the scalar `CellValue::from_stored` reads.
-fn stored_value(row: &PgRow, index: usize, kind: SqlKind) -> Result<Stored, sqlx::Error> {
-    fn get<T>(row: &PgRow, index: usize, wrap: fn(T) -> Stored) -> Result<Stored, sqlx::Error>
-    where
-        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
-    {
-        Ok(row
-            .try_get::<Option<T>, _>(index)?
-            .map_or(Stored::Null, wrap))
-    }
-    match kind {
-        SqlKind::Text => get(row, index, Stored::Text),
-        SqlKind::Integer => get(row, index, Stored::Integer),
-        SqlKind::Real => get(row, index, Stored::Real),
-        SqlKind::Boolean => get(row, index, Stored::Bool),
-        SqlKind::Date => get(row, index, Stored::Date),
-        SqlKind::Timestamp => get(row, index, Stored::Timestamp),
-        SqlKind::Uuid => get(row, index, Stored::Uuid),
-        SqlKind::Json => get(row, index, |v: serde_json::Value| {
-            Stored::Json(v.to_string())
-        }),
-    }
+    Ok(sqlx::query_with(
+        AssertSqlSafe(statement.sql.clone()),
+        arguments,
+    ))
 }

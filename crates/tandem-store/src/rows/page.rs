@@ -6,7 +6,8 @@ use tandem_domain::FieldId;
 use tandem_tables::bind::{BoundFilter, BoundQuery, FieldDef, SortTarget};
 use tandem_tables::field::{CellValue, FieldType, Stored};
 
-use super::{RowPage, StoredRow};
+use super::cells::caller_bug;
+use super::{RowPage, StoredRow, layout};
 use crate::{StoreError, TableField};
 
 /// Fails unless every field `query` (or `filter`) names is one of `fields` with the same
@@ -34,12 +35,30 @@ pub(crate) fn check_fields(
             .any(|f| f.id.0 == def.id && f.field_type == def.field_type)
     }) {
         None => Ok(()),
-        Some(stale) => Err(StoreError::Other(sqlx::Error::InvalidArgument(format!(
+        Some(stale) => Err(caller_bug(format!(
             "the query names field {} as a {}, which is not one of the table's current fields",
             stale.id,
             stale.field_type.tag()
-        )))),
+        ))),
     }
+}
+
+/// The stored fields a page reads, as `fields` has them: the selected ones, then the
+/// sort keys not among them (read to name the next page's cursor). `query` must have
+/// passed [`check_fields`].
+pub(crate) fn read_fields(fields: &[TableField], query: &BoundQuery) -> Vec<TableField> {
+    let sorted = query.order.iter().filter_map(|sort| match &sort.target {
+        SortTarget::Field { field, .. } => Some(field),
+        SortTarget::RowId => None,
+    });
+    let mut read: Vec<TableField> = Vec::new();
+    for def in query.select.iter().chain(sorted) {
+        let stored = layout::is_stored(&def.field_type);
+        if stored && !read.iter().any(|f| f.id.0 == def.id) {
+            read.extend(fields.iter().find(|f| f.id.0 == def.id).cloned());
+        }
+    }
+    read
 }
 
 fn filtered<'a>(filter: &'a BoundFilter, out: &mut Vec<&'a FieldDef>) {
@@ -99,12 +118,4 @@ fn sort_value(row: &StoredRow, field: &FieldDef) -> Stored {
             .get(&FieldId(field.id))
             .map_or(Stored::Null, CellValue::to_stored),
     }
-}
-
-/// Reads one stored field's column value as its cell, per its field type.
-pub(crate) fn cell(field: &FieldDef, stored: Stored) -> Result<CellValue, sqlx::Error> {
-    CellValue::from_stored(&field.field_type, stored).map_err(|e| sqlx::Error::ColumnDecode {
-        index: super::layout::column_of(field),
-        source: Box::new(e),
-    })
 }

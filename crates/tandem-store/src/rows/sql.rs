@@ -3,8 +3,9 @@
 //! only identifiers from [`layout`] and constant keywords, and whose every value is a
 //! [`Stored`] parameter, bound in order by the backend.
 //!
-//! What differs between the backends is kept to a [`Dialect`]: placeholders (`$n` or
-//! `?`), text comparison (`COLLATE "C"` on PostgreSQL, SQLite's default `BINARY`), `like`
+//! What differs between the backends is kept to the rows' [`Dialect`]: placeholders
+//! (`$n::type` or `?n`), the row read list (see [`statements::row_columns`]), text
+//! comparison (`COLLATE "C"` on PostgreSQL, SQLite's default `BINARY`), `like`
 //! (PostgreSQL `LIKE … ESCAPE '\'`, SQLite `GLOB`, see [`glob`]) and multi-select
 //! membership (`jsonb ?|` or `json_each`). Everything else is SQL both speak alike:
 //! three-valued `AND`/`OR`/`NOT` are exactly the reference semantics of
@@ -20,20 +21,13 @@ mod keyset;
 #[cfg(test)]
 mod tests;
 
-use std::fmt::Write as _;
-
 use tandem_domain::TableId;
-use tandem_tables::bind::{BoundFilter, BoundQuery, FieldDef, SortTarget};
+use tandem_tables::bind::{BoundFilter, BoundQuery, FieldDef};
 use tandem_tables::field::{SqlKind, Stored};
 
-use super::layout;
-
-/// The backend a statement is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    Postgres,
-    Sqlite,
-}
+use super::cells::StoredFields;
+use super::dialect::Dialect;
+use super::{layout, statements};
 
 /// SQL text and the values of its placeholders, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,45 +36,20 @@ pub(crate) struct Statement {
     pub(crate) params: Vec<Stored>,
 }
 
-/// The system columns a page statement reads first, in this order; the columns of
-/// [`PageStatement::fields`] follow them.
-pub(crate) const ROW_COLUMNS: [&str; 8] = [
-    "id",
-    "version",
-    "seq",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "deleted_at",
-];
-
-/// A page of a query as one statement.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PageStatement {
-    pub(crate) statement: Statement,
-    /// The stored fields whose columns follow [`ROW_COLUMNS`], in order: the selected
-    /// ones, then the sort keys not selected (read to name the next page's cursor).
-    pub(crate) fields: Vec<FieldDef>,
-}
-
 /// The statement of one page of `query`: the live rows that match its filter, strictly
 /// after its cursor, in its keyset order, at most `limit + 1` of them so that the caller
-/// sees whether another page follows.
-pub(crate) fn page(dialect: Dialect, table: TableId, query: &BoundQuery) -> PageStatement {
-    let fields = read_fields(query);
+/// sees whether another page follows. Each row is read as every row read is (see
+/// [`statements::row_columns`]), with the cells of `fields`: those of the selected
+/// fields and of the sort keys (see `page::read_fields`).
+pub(crate) fn page(
+    dialect: Dialect,
+    table: TableId,
+    fields: &StoredFields<'_>,
+    query: &BoundQuery,
+) -> Statement {
     let mut w = Writer::new(dialect);
     w.push("SELECT ");
-    for (i, column) in ROW_COLUMNS.iter().enumerate() {
-        if i > 0 {
-            w.push(", ");
-        }
-        w.ident(column);
-    }
-    for field in &fields {
-        w.push(", ");
-        w.ident(&layout::column_of(field));
-    }
+    w.push(&statements::row_columns(dialect, fields));
     w.push(" FROM ");
     w.ident(&layout::row_table(table));
     live_rows_where(&mut w, query.filter.as_ref());
@@ -95,10 +64,7 @@ pub(crate) fn page(dialect: Dialect, table: TableId, query: &BoundQuery) -> Page
         w.push(" LIMIT ");
         w.bind(Stored::Integer(i64::from(limit) + 1));
     }
-    PageStatement {
-        statement: w.finish(),
-        fields,
-    }
+    w.finish()
 }
 
 /// The statement counting the live rows that match `filter` (all live rows when `None`).
@@ -122,19 +88,20 @@ fn live_rows_where(w: &mut Writer, filter: Option<&BoundFilter>) {
     }
 }
 
-/// The stored fields a page reads: the selected ones, then the sort keys' not among them.
-fn read_fields(query: &BoundQuery) -> Vec<FieldDef> {
-    let sorted = query.order.iter().filter_map(|sort| match &sort.target {
-        SortTarget::Field { field, .. } => Some(field),
-        SortTarget::RowId => None,
-    });
-    let mut fields: Vec<FieldDef> = Vec::new();
-    for field in query.select.iter().chain(sorted) {
-        if layout::is_stored(&field.field_type) && !fields.iter().any(|f| f.id == field.id) {
-            fields.push(field.clone());
-        }
+/// The column kind a parameter is bound and typed as (see each backend's `add_cell`).
+/// The generator binds no null (an empty cell is tested with `IS NULL`); were it to, a
+/// null would go as text.
+pub(crate) fn param_kind(value: &Stored) -> SqlKind {
+    match value {
+        Stored::Null | Stored::Text(_) => SqlKind::Text,
+        Stored::Integer(_) => SqlKind::Integer,
+        Stored::Real(_) => SqlKind::Real,
+        Stored::Bool(_) => SqlKind::Boolean,
+        Stored::Json(_) => SqlKind::Json,
+        Stored::Date(_) => SqlKind::Date,
+        Stored::Timestamp(_) => SqlKind::Timestamp,
+        Stored::Uuid(_) => SqlKind::Uuid,
     }
-    fields
 }
 
 /// Builds one statement: SQL text, with values bound as they are written.
@@ -158,8 +125,8 @@ impl Writer {
         self.sql.push_str(sql);
     }
 
-    /// A quoted identifier. Every identifier comes from [`layout`] or [`ROW_COLUMNS`],
-    /// lower-case letters, digits and `_`; anything else is a bug, not an input.
+    /// A quoted identifier. Every identifier comes from [`layout`]: lower-case letters,
+    /// digits and `_`; anything else is a bug, not an input.
     fn ident(&mut self, name: &str) {
         assert!(
             !name.is_empty()
@@ -173,16 +140,13 @@ impl Writer {
         self.sql.push('"');
     }
 
-    /// A placeholder for `value`.
+    /// A placeholder for `value`, typed by its kind on PostgreSQL.
     fn bind(&mut self, value: Stored) {
+        let placeholder = self
+            .dialect
+            .cell_param(self.params.len() + 1, param_kind(&value));
+        self.sql.push_str(&placeholder);
         self.params.push(value);
-        match self.dialect {
-            Dialect::Postgres => {
-                // Writing to a String cannot fail.
-                let _ = write!(self.sql, "${}", self.params.len());
-            }
-            Dialect::Sqlite => self.sql.push('?'),
-        }
     }
 
     /// Placeholders for `values`, comma-separated.

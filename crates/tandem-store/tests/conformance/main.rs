@@ -19,6 +19,7 @@ mod presence;
 mod projects;
 mod rotation;
 mod row_ddl;
+mod row_query;
 mod rows;
 mod sessions;
 mod table_fields;

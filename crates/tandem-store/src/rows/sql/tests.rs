@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Utc;
 use proptest::prelude::*;
 use serde_json::json;
 use sqlx::{Connection, SqliteConnection};
-use tandem_domain::TableId;
+use tandem_domain::{FieldId, TableId};
 use tandem_tables::bind::{BoundFilter, FieldDef, Schema, Test, bind};
 use tandem_tables::eval::{Row, evaluate};
 use tandem_tables::field::{CellValue, FieldName, FieldType, Precision, Stored};
@@ -16,6 +17,7 @@ use tandem_tables::query::{
 use uuid::Uuid;
 
 use super::*;
+use crate::TableField;
 
 const TABLE: u128 = 0xa;
 const TITLE: u128 = 0x1;
@@ -65,52 +67,71 @@ fn table() -> TableId {
     TableId(Uuid::from_u128(TABLE))
 }
 
+/// The table's fields as storage lists them.
+fn table_fields() -> Vec<TableField> {
+    let now = Utc::now();
+    (0..)
+        .zip(schema().fields())
+        .map(|(position, def)| TableField {
+            id: FieldId(def.id),
+            table_id: table(),
+            name: def.name.clone(),
+            field_type: def.field_type.clone(),
+            position,
+            indexed: false,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect()
+}
+
+/// The page statement of `query`, reading the cells of the fields at `read`.
+fn page_of(dialect: Dialect, read: &[usize], query: &BoundQuery) -> Statement {
+    let all = table_fields();
+    let read: Vec<TableField> = read.iter().map(|i| all[*i].clone()).collect();
+    page(dialect, table(), &StoredFields::of(&read), query)
+}
+
 const T: &str = "\"tr_0000000000000000000000000000000a\"";
 const TITLE_COL: &str = "\"f_00000000000000000000000000000001\"";
 const SCORE_COL: &str = "\"f_00000000000000000000000000000002\"";
 const TAGS_COL: &str = "\"f_00000000000000000000000000000003\"";
-const SYSTEM: &str = "\"id\", \"version\", \"seq\", \"created_at\", \"updated_at\", \
-                      \"created_by\", \"updated_by\", \"deleted_at\"";
+const SYSTEM: &str = "seq, id, version, created_at, updated_at, created_by, updated_by, deleted_at";
 
 #[test]
-fn a_page_reads_the_system_columns_then_the_selected_fields_then_the_sort_keys() {
-    let page = page(
+fn a_page_reads_rows_as_every_row_read_does_with_typed_placeholders() {
+    let statement = page_of(
         Dialect::Postgres,
-        table(),
+        &[0, 1],
         &bound("select=title,created&order=score.desc&limit=10"),
     );
     assert_eq!(
-        page.statement.sql,
+        statement.sql,
         format!(
-            "SELECT {SYSTEM}, {TITLE_COL}, {SCORE_COL} FROM {T} WHERE \"deleted_at\" IS NULL \
-             ORDER BY {SCORE_COL} DESC NULLS FIRST, \"id\" ASC LIMIT $1"
+            "SELECT {SYSTEM}, f_00000000000000000000000000000001::text, \
+             f_00000000000000000000000000000002::float8 FROM {T} WHERE \"deleted_at\" IS NULL \
+             ORDER BY {SCORE_COL} DESC NULLS FIRST, \"id\" ASC LIMIT $1::int8"
         )
     );
-    assert_eq!(page.statement.params, vec![Stored::Integer(11)]);
-    let read: Vec<u128> = page.fields.iter().map(|f| f.id.as_u128()).collect();
-    assert_eq!(
-        read,
-        vec![TITLE, SCORE],
-        "a system field has no column of its own"
-    );
+    assert_eq!(statement.params, vec![Stored::Integer(11)]);
 }
 
 #[test]
 fn every_value_is_a_placeholder_numbered_on_postgres_and_positional_on_sqlite() {
     let query = bound("title=like.a*&score=in.(1,2)&limit=5");
-    let pg = page(Dialect::Postgres, table(), &query).statement;
+    let pg = page_of(Dialect::Postgres, &[], &query);
     assert_eq!(
         pg.sql,
         format!(
-            "SELECT {SYSTEM}, {TITLE_COL}, {SCORE_COL}, {TAGS_COL} FROM {T} \
-             WHERE \"deleted_at\" IS NULL AND \
-             (({TITLE_COL} COLLATE \"C\" LIKE $1 ESCAPE '\\') AND ({SCORE_COL} IN ($2, $3))) \
-             ORDER BY \"id\" ASC LIMIT $4"
+            "SELECT {SYSTEM} FROM {T} WHERE \"deleted_at\" IS NULL AND \
+             (({TITLE_COL} COLLATE \"C\" LIKE $1::text ESCAPE '\\') \
+             AND ({SCORE_COL} IN ($2::float8, $3::float8))) \
+             ORDER BY \"id\" ASC LIMIT $4::int8"
         )
     );
-    let sqlite = page(Dialect::Sqlite, table(), &query).statement;
+    let sqlite = page_of(Dialect::Sqlite, &[], &query);
     assert!(sqlite.sql.contains(&format!(
-        "(({TITLE_COL} GLOB ?) AND ({SCORE_COL} IN (?, ?))) ORDER BY \"id\" ASC LIMIT ?"
+        "(({TITLE_COL} GLOB ?1) AND ({SCORE_COL} IN (?2, ?3))) ORDER BY \"id\" ASC LIMIT ?4"
     )));
     assert_eq!(sqlite.params[0], Stored::Text("a*".into()));
     assert_eq!(pg.params[0], Stored::Text("a%".into()));
@@ -146,31 +167,32 @@ fn count_sql(query: &BoundQuery) -> String {
 fn ilike_lowers_ascii_only_on_both_backends() {
     let query = bound("title=ilike.*É*");
     assert!(count_sql(&query).contains(&format!(
-        "lower({TITLE_COL} COLLATE \"C\") LIKE $1 ESCAPE '\\'"
+        "lower({TITLE_COL} COLLATE \"C\") LIKE $1::text ESCAPE '\\'"
     )));
     let sqlite = count(Dialect::Sqlite, table(), query.filter.as_ref());
-    assert!(sqlite.sql.contains(&format!("lower({TITLE_COL}) GLOB ?")));
+    assert!(sqlite.sql.contains(&format!("lower({TITLE_COL}) GLOB ?1")));
     assert_eq!(sqlite.params, vec![Stored::Text("*É*".into())]);
 }
 
 #[test]
 fn multi_select_membership_is_null_on_an_empty_cell() {
     let query = bound("tags=neq.red");
-    assert!(count_sql(&query).contains(&format!("NOT ({TAGS_COL} ?| ARRAY[$1])")));
+    assert!(count_sql(&query).contains(&format!("NOT ({TAGS_COL} ?| ARRAY[$1::text])")));
     let sqlite = count(Dialect::Sqlite, table(), query.filter.as_ref()).sql;
     assert!(sqlite.contains(&format!(
         "NOT (CASE WHEN {TAGS_COL} IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM \
-         json_each({TAGS_COL}) AS held WHERE held.value IN (?)) END)"
+         json_each({TAGS_COL}) AS held WHERE held.value IN (?1)) END)"
     )));
 }
 
 #[test]
 fn an_ascending_cursor_with_values_is_one_row_value_comparison() {
     let query = bound_after("order=created", vec![json!("2026-01-02T03:04:05Z")], 7);
-    let sql = page(Dialect::Postgres, table(), &query).statement.sql;
+    let sql = page_of(Dialect::Postgres, &[], &query).sql;
     assert!(
         sql.ends_with(
-            "AND ((\"created_at\", \"id\") > ($1, $2)) ORDER BY \"created_at\" ASC, \"id\" ASC"
+            "AND ((\"created_at\", \"id\") > ($1::timestamptz, $2::uuid)) \
+             ORDER BY \"created_at\" ASC, \"id\" ASC"
         ),
         "{sql}"
     );
@@ -183,10 +205,10 @@ fn a_nulls_last_key_adds_the_rows_null_in_it() {
         vec![json!("b"), json!(1)],
         7,
     );
-    let statement = page(Dialect::Sqlite, table(), &query).statement;
+    let statement = page_of(Dialect::Sqlite, &[], &query);
     assert!(
         statement.sql.contains(&format!(
-            "AND (({TITLE_COL}, {SCORE_COL}, \"id\") > (?, ?, ?) OR ({TITLE_COL} IS NULL)) \
+            "AND (({TITLE_COL}, {SCORE_COL}, \"id\") > (?1, ?2, ?3) OR ({TITLE_COL} IS NULL)) \
              ORDER BY {TITLE_COL} ASC NULLS LAST, {SCORE_COL} ASC NULLS FIRST, \"id\" ASC"
         )),
         "{}",
@@ -201,13 +223,13 @@ fn a_descending_or_null_cursor_expands_key_by_key() {
         vec![json!(null), json!(2)],
         7,
     );
-    let statement = page(Dialect::Sqlite, table(), &query).statement;
+    let statement = page_of(Dialect::Sqlite, &[], &query);
     // After a null that sorts last nothing follows at the title; then equal (null)
     // titles with a greater or null score; then equal title and score with a greater id.
     assert!(
         statement.sql.contains(&format!(
-            "AND (({TITLE_COL} IS NULL AND ({SCORE_COL} > ? OR {SCORE_COL} IS NULL)) OR \
-             ({TITLE_COL} IS NULL AND {SCORE_COL} = ? AND \"id\" > ?))"
+            "AND (({TITLE_COL} IS NULL AND ({SCORE_COL} > ?1 OR {SCORE_COL} IS NULL)) OR \
+             ({TITLE_COL} IS NULL AND {SCORE_COL} = ?2 AND \"id\" > ?3))"
         )),
         "{}",
         statement.sql
@@ -225,10 +247,11 @@ fn a_descending_or_null_cursor_expands_key_by_key() {
 #[test]
 fn nothing_follows_a_cursor_that_is_null_last_on_every_key_but_the_id() {
     let query = bound_after("order=title.nullsfirst", vec![json!(null)], 7);
-    let sql = page(Dialect::Postgres, table(), &query).statement.sql;
+    let sql = page_of(Dialect::Postgres, &[], &query).sql;
     assert!(
         sql.contains(&format!(
-            "(({TITLE_COL} COLLATE \"C\" IS NOT NULL) OR ({TITLE_COL} COLLATE \"C\" IS NULL AND \"id\" > $1))"
+            "(({TITLE_COL} COLLATE \"C\" IS NOT NULL) OR \
+             ({TITLE_COL} COLLATE \"C\" IS NULL AND \"id\" > $1::uuid))"
         )),
         "{sql}"
     );
@@ -276,14 +299,13 @@ async fn like_both_ways(
     let statement = count(Dialect::Sqlite, table(), query.filter.as_ref());
     // The generated condition, run on a one-row table of the generated name.
     let condition = statement.sql.split(" AND (").nth(1).unwrap();
-    let sql = format!("SELECT count(*) FROM (SELECT ? AS {TITLE_COL}) WHERE ({condition}");
-    let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(text.to_owned());
-    for param in statement.params {
-        let Stored::Text(p) = param else {
-            panic!("a pattern is text")
-        };
-        q = q.bind(p);
-    }
+    let sql = format!("SELECT count(*) FROM (SELECT ?2 AS {TITLE_COL}) WHERE ({condition}");
+    let Some(Stored::Text(pattern)) = statement.params.first() else {
+        panic!("one pattern, as text")
+    };
+    let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+        .bind(pattern.clone())
+        .bind(text.to_owned());
     let sqlite = q.fetch_one(&mut *conn).await.unwrap() == 1;
     (reference, sqlite)
 }
