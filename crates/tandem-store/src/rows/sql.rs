@@ -22,7 +22,7 @@ mod keyset;
 mod tests;
 
 use tandem_domain::TableId;
-use tandem_tables::bind::{BoundFilter, BoundQuery, FieldDef};
+use tandem_tables::bind::{BoundFilter, BoundQuery, FieldDef, Keyset};
 use tandem_tables::field::{SqlKind, Stored};
 
 use super::cells::StoredFields;
@@ -39,8 +39,9 @@ pub(crate) struct Statement {
 /// The statement of one page of `query`: the live rows that match its filter, strictly
 /// after its cursor, in its keyset order, at most `limit + 1` of them so that the caller
 /// sees whether another page follows. Each row is read as every row read is (see
-/// [`statements::row_columns`]), with the cells of `fields`: those of the selected
-/// fields and of the sort keys (see `page::read_fields`).
+/// [`statements::row_columns`]), with the cells of `fields`, which must include the
+/// sort keys' (see `page::read_fields`): a page read as several ranges is merged in
+/// order by them.
 pub(crate) fn page(
     dialect: Dialect,
     table: TableId,
@@ -48,23 +49,99 @@ pub(crate) fn page(
     query: &BoundQuery,
 ) -> Statement {
     let mut w = Writer::new(dialect);
+    let Some(after) = &query.after else {
+        part(&mut w, table, fields, query, None);
+        return w.finish();
+    };
+    match keyset::ranges(&query.order, after) {
+        None => part(&mut w, table, fields, query, Some(Start::Expanded(after))),
+        Some(ranges) if ranges.len() == 1 => {
+            part(
+                &mut w,
+                table,
+                fields,
+                query,
+                Some(Start::Range(after, ranges[0])),
+            );
+        }
+        Some(ranges) => {
+            // One index range scan per range, each as limited as the page, merged in
+            // order: the planner cannot seek one index for a condition with `OR`.
+            w.push("SELECT * FROM (");
+            for (i, range) in ranges.into_iter().enumerate() {
+                if i > 0 {
+                    w.push(" UNION ALL ");
+                }
+                w.push("SELECT * FROM (");
+                part(
+                    &mut w,
+                    table,
+                    fields,
+                    query,
+                    Some(Start::Range(after, range)),
+                );
+                w.push(") AS ");
+                w.ident(&format!("range_{i}"));
+            }
+            w.push(") AS ");
+            w.ident("page");
+            w.push(" ORDER BY ");
+            keyset::order_by(&mut w, &query.order, 0);
+            limit(&mut w, query.limit);
+        }
+    }
+    w.finish()
+}
+
+/// Where a part of a page starts.
+#[derive(Clone, Copy)]
+enum Start<'a> {
+    /// Strictly after the cursor, in any keyset order.
+    Expanded(&'a Keyset),
+    /// In one range after the cursor.
+    Range(&'a Keyset, keyset::Range),
+}
+
+/// `SELECT` the rows of `fields` that are live, match the filter and start where
+/// `start` says, in keyset order, `limit + 1` of them.
+fn part(
+    w: &mut Writer,
+    table: TableId,
+    fields: &StoredFields<'_>,
+    query: &BoundQuery,
+    start: Option<Start<'_>>,
+) {
     w.push("SELECT ");
-    w.push(&statements::row_columns(dialect, fields));
+    w.push(&statements::row_columns(w.dialect, fields));
     w.push(" FROM ");
     w.ident(&layout::row_table(table));
-    live_rows_where(&mut w, query.filter.as_ref());
-    if let Some(after) = &query.after {
-        w.push(" AND (");
-        keyset::after(&mut w, &query.order, after);
-        w.push(")");
-    }
+    live_rows_where(w, query.filter.as_ref());
+    let settled = match start {
+        None => 0,
+        Some(Start::Expanded(after)) => {
+            w.push(" AND (");
+            keyset::after(w, &query.order, after);
+            w.push(")");
+            0
+        }
+        Some(Start::Range(after, range)) => {
+            w.push(" AND (");
+            keyset::range(w, &query.order, &after.key, range);
+            w.push(")");
+            range.settled()
+        }
+    };
     w.push(" ORDER BY ");
-    keyset::order_by(&mut w, &query.order);
-    if let Some(limit) = query.limit {
+    keyset::order_by(w, &query.order, settled);
+    limit(w, query.limit);
+}
+
+/// `LIMIT limit + 1`: one row more than the page, to see whether another follows.
+fn limit(w: &mut Writer, limit: Option<u32>) {
+    if let Some(limit) = limit {
         w.push(" LIMIT ");
         w.bind(Stored::Integer(i64::from(limit) + 1));
     }
-    w.finish()
 }
 
 /// The statement counting the live rows that match `filter` (all live rows when `None`).

@@ -1,14 +1,17 @@
 //! The keyset sort: its `ORDER BY`, and the condition "strictly after the cursor in this
 //! order", nulls placed per key whatever the direction, as `tandem_tables::eval` orders.
 //!
-//! Two forms of the condition say the same thing:
-//! - When every key is ascending and no cursor value is null (the common case: the row
-//!   id is always ascending), a row-value comparison `(k1, …, id) > (c1, …, cid)`, which
-//!   PostgreSQL and SQLite both turn into a range scan of a `(k1, id)` index. A
-//!   row-value comparison is null, so false, at the first key a row holds null in, which
-//!   is right where nulls sort first; for each key whose nulls sort last, one more term
-//!   takes in the rows equal up to that key and null in it.
-//! - Otherwise the expansion over keys: equal on the keys before, after on this one.
+//! When every key is ascending and no cursor value is null (the row id is always
+//! ascending, so this is the default order and any ascending sort), what follows the
+//! cursor is one or more [`Range`]s, each one index range scan:
+//! - [`Range::Beyond`], a row-value comparison `(k1, …, id) > (c1, …, cid)`, which
+//!   PostgreSQL and SQLite both run as a seek into a `(k1, id)` index. It is null, so
+//!   false, at the first key a row holds null in, which is right where nulls sort first;
+//! - and, for each key `i` whose nulls sort last, [`Range::NullAt`]: the rows equal to
+//!   the cursor on the keys before `i` and null in it.
+//!
+//! Otherwise (a descending key, or a null in the cursor) the condition is the expansion
+//! over keys: equal to the cursor on the keys before, after it on this one.
 
 use tandem_tables::bind::{BoundSort, Keyset, SortTarget};
 use tandem_tables::field::Stored;
@@ -17,10 +20,32 @@ use tandem_tables::query::{Direction, Nulls};
 use super::Writer;
 use crate::rows::layout;
 
-/// The `ORDER BY` list. Nulls placement is written for every column that can hold
-/// null; the system columns cannot, and leaving it out keeps their order the one a
-/// plain index on them has.
-pub(super) fn order_by(w: &mut Writer, order: &[BoundSort]) {
+/// One stretch of the rows after a cursor, read by one index range scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Range {
+    /// The rows whose keys compare after the cursor's as a row value.
+    Beyond,
+    /// The rows equal to the cursor on the keys before key `i` and null in key `i`,
+    /// which sorts its nulls last.
+    NullAt(usize),
+}
+
+impl Range {
+    /// How many leading keys cannot be null, or are all null, in the range: their nulls
+    /// placement changes nothing there.
+    pub(super) fn settled(self) -> usize {
+        match self {
+            Range::Beyond => 1,
+            Range::NullAt(i) => i + 1,
+        }
+    }
+}
+
+/// The `ORDER BY` list. Nulls placement is written for every key from `settled` on that
+/// can hold null. The system columns cannot, nor can the `settled` leading keys, and
+/// leaving it out keeps their order the one a plain index on them has on each backend
+/// (nulls last on PostgreSQL, first on SQLite).
+pub(super) fn order_by(w: &mut Writer, order: &[BoundSort], settled: usize) {
     for (i, sort) in order.iter().enumerate() {
         if i > 0 {
             w.push(", ");
@@ -30,7 +55,7 @@ pub(super) fn order_by(w: &mut Writer, order: &[BoundSort]) {
             Direction::Asc => " ASC",
             Direction::Desc => " DESC",
         });
-        if nullable(sort) {
+        if i >= settled && nullable(sort) {
             w.push(match sort.nulls {
                 Nulls::First => " NULLS FIRST",
                 Nulls::Last => " NULLS LAST",
@@ -39,41 +64,50 @@ pub(super) fn order_by(w: &mut Writer, order: &[BoundSort]) {
     }
 }
 
-/// The condition that a row sorts strictly after `after` in `order`.
-pub(super) fn after(w: &mut Writer, order: &[BoundSort], after: &Keyset) {
+/// The ranges the rows after `after` fall in, when row values can seek an index: every
+/// key ascending and no cursor value null. `None` otherwise: then [`after`] says it.
+pub(super) fn ranges(order: &[BoundSort], after: &Keyset) -> Option<Vec<Range>> {
     let ascending = order.iter().all(|sort| sort.direction == Direction::Asc);
     let known = after.key.iter().all(|value| *value != Stored::Null);
-    if ascending && known {
-        row_value_after(w, order, &after.key);
-    } else {
-        expanded_after(w, order, &after.key);
+    if !(ascending && known) {
+        return None;
     }
+    let nulls_after = order
+        .iter()
+        .enumerate()
+        .filter(|(_, sort)| nullable(sort) && sort.nulls == Nulls::Last)
+        .map(|(i, _)| Range::NullAt(i));
+    Some(std::iter::once(Range::Beyond).chain(nulls_after).collect())
 }
 
-/// `(k1, …, id) > (c1, …, cid)`, plus the rows a nulls-last key puts after the cursor.
-fn row_value_after(w: &mut Writer, order: &[BoundSort], cursor: &[Stored]) {
-    w.push("(");
-    for (i, sort) in order.iter().enumerate() {
-        if i > 0 {
-            w.push(", ");
+/// The condition of one range after `cursor`.
+pub(super) fn range(w: &mut Writer, order: &[BoundSort], cursor: &[Stored], range: Range) {
+    match range {
+        Range::Beyond => {
+            w.push("(");
+            for (i, sort) in order.iter().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                key(w, sort);
+            }
+            w.push(") > (");
+            w.bind_list(cursor);
+            w.push(")");
         }
-        key(w, sort);
-    }
-    w.push(") > (");
-    w.bind_list(cursor);
-    w.push(")");
-    for (i, sort) in order.iter().enumerate() {
-        if nullable(sort) && sort.nulls == Nulls::Last {
-            w.push(" OR (");
+        Range::NullAt(i) => {
             equal_prefix(w, &order[..i], cursor);
-            key(w, sort);
-            w.push(" IS NULL)");
+            key(w, &order[i]);
+            w.push(" IS NULL");
         }
     }
 }
 
-/// One term per key `i`: equal to the cursor on the keys before `i`, after it on `i`.
-fn expanded_after(w: &mut Writer, order: &[BoundSort], cursor: &[Stored]) {
+/// The condition that a row sorts strictly after `after` in `order`, whatever the
+/// directions and nulls: one term per key `i`, equal to the cursor on the keys before
+/// `i` and after it on `i`.
+pub(super) fn after(w: &mut Writer, order: &[BoundSort], after: &Keyset) {
+    let cursor = after.key.as_slice();
     let mut terms = 0;
     for (i, (sort, value)) in order.iter().zip(cursor).enumerate() {
         // After a null that sorts last there is nothing at this key.

@@ -199,21 +199,36 @@ fn an_ascending_cursor_with_values_is_one_row_value_comparison() {
 }
 
 #[test]
-fn a_nulls_last_key_adds_the_rows_null_in_it() {
+fn a_nulls_last_key_reads_its_nulls_as_a_range_of_their_own() {
     let query = bound_after(
-        "order=title,score.nullsfirst",
+        "order=title,score.nullsfirst&limit=2",
         vec![json!("b"), json!(1)],
         7,
     );
-    let statement = page_of(Dialect::Sqlite, &[], &query);
-    assert!(
-        statement.sql.contains(&format!(
-            "AND (({TITLE_COL}, {SCORE_COL}, \"id\") > (?1, ?2, ?3) OR ({TITLE_COL} IS NULL)) \
-             ORDER BY {TITLE_COL} ASC NULLS LAST, {SCORE_COL} ASC NULLS FIRST, \"id\" ASC"
-        )),
-        "{}",
-        statement.sql
+    let statement = page_of(Dialect::Sqlite, &[0, 1], &query);
+    let part = |condition: &str, limit: &str| {
+        format!(
+            "SELECT * FROM (SELECT {SYSTEM}, f_00000000000000000000000000000001, \
+             f_00000000000000000000000000000002 FROM {T} WHERE \"deleted_at\" IS NULL \
+             AND ({condition}) ORDER BY {TITLE_COL} ASC, {SCORE_COL} ASC NULLS FIRST, \
+             \"id\" ASC LIMIT {limit})"
+        )
+    };
+    // Past the cursor by row value, then the titles that sort last as null; each part
+    // ordered as a `(title, …)` index is, since no title there is null or all are.
+    let seek = part(
+        &format!("({TITLE_COL}, {SCORE_COL}, \"id\") > (?1, ?2, ?3)"),
+        "?4",
     );
+    let nulls = part(&format!("{TITLE_COL} IS NULL"), "?5");
+    assert_eq!(
+        statement.sql,
+        format!(
+            "SELECT * FROM ({seek} AS \"range_0\" UNION ALL {nulls} AS \"range_1\") AS \"page\" \
+             ORDER BY {TITLE_COL} ASC NULLS LAST, {SCORE_COL} ASC NULLS FIRST, \"id\" ASC LIMIT ?6"
+        )
+    );
+    assert_eq!(statement.params.len(), 6);
 }
 
 #[test]
