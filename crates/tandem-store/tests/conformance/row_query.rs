@@ -1,11 +1,14 @@
 //! Reading rows by query: the explicit stories (system fields, trash, ASCII-only case
-//! folding, counting, the time limit, a query bound to fields since changed) here, and
-//! the differential test against the reference evaluator in `differential`.
+//! folding, counting, a query bound to fields since changed) here, the time limit in
+//! `time_limit`, and the differential test against the reference evaluator in
+//! `differential` (its random cases in `random`).
 
 mod differential;
+mod random;
+mod time_limit;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tandem_domain::{FieldId, RowId, TableId, User, Workspace};
@@ -14,9 +17,7 @@ use tandem_store::{CountMode, LiveTable, NewRow, RowPage, StoreError, StoredRow,
 use tandem_tables::bind::{BoundQuery, FieldDef, Schema, bind};
 use tandem_tables::eval::{Page, Row, evaluate};
 use tandem_tables::field::{CellValue, FieldType};
-use tandem_tables::query::{
-    Condition, FieldRef, Filter, Literal, Op, Operand, Query, parse_query_string,
-};
+use tandem_tables::query::{Query, parse_query_string};
 use uuid::Uuid;
 
 use crate::Fixture;
@@ -320,80 +321,6 @@ async fn counting_is_exact_unless_postgres_keeps_statistics_for_an_unfiltered_co
     );
 }
 
-/// A filter that takes long to evaluate on every row: many patterns, none matching.
-fn slow_filter() -> Query {
-    let patterns = (0..200).map(|n| {
-        Filter::Condition(Condition {
-            field: FieldRef::from("Text"),
-            op: Op::Like,
-            value: Operand::Scalar(Literal::Text(format!("*a*b{n}*"))),
-        })
-    });
-    Query {
-        filter: Some(Filter::Or(patterns.collect())),
-        limit: Some(10),
-        ..Query::default()
-    }
-}
-
-#[tokio::test]
-async fn a_query_past_its_time_limit_is_cancelled_and_the_store_still_answers() {
-    let f = Fixture::new().await;
-    let (ada, _, workspace) = f.desk().await;
-    let (table, fields) = f
-        .typed_table(&workspace, &ada, "Big", &[("Text", FieldType::Text)])
-        .await;
-    for batch in 0..2 {
-        let rows: Vec<_> = (0..1000)
-            .map(|n| (row_id(batch * 1000 + n), vec![(0, json!("a".repeat(300)))]))
-            .collect();
-        f.insert_json(&table, &fields, &ada, &rows).await;
-    }
-    let slow = bind(&schema(&fields), &slow_filter()).unwrap();
-    let limit = Duration::from_millis(20);
-
-    let started = Instant::now();
-    let err = f.store.query_rows(table.id, &fields, &slow, limit).await;
-    assert!(matches!(err, Err(StoreError::QueryTimeout)), "{err:?}");
-    let counted = f
-        .store
-        .count_rows(
-            table.id,
-            &fields,
-            slow.filter.as_ref(),
-            CountMode::Exact,
-            limit,
-        )
-        .await;
-    assert!(
-        matches!(counted, Err(StoreError::QueryTimeout)),
-        "{counted:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "cancelled in {:?}",
-        started.elapsed()
-    );
-
-    // Every pooled connection still answers, the time limit gone with its query.
-    for _ in 0..12 {
-        let page = f.page(table.id, &fields, "limit=1").await;
-        assert_eq!(page.rows.len(), 1);
-    }
-    let all = f
-        .store
-        .count_rows(
-            table.id,
-            &fields,
-            slow.filter.as_ref(),
-            CountMode::Exact,
-            TIMEOUT,
-        )
-        .await
-        .unwrap();
-    assert_eq!(all, 0);
-}
-
 #[tokio::test]
 async fn a_query_bound_to_fields_that_have_changed_is_refused() {
     let f = Fixture::new().await;
@@ -412,4 +339,27 @@ async fn a_query_bound_to_fields_that_have_changed_is_refused() {
     let err = f.store.query_rows(table.id, &fields, &query, TIMEOUT).await;
 
     assert!(matches!(err, Err(StoreError::Other(_))), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_query_of_a_table_that_does_not_exist_is_not_found() {
+    let f = Fixture::new().await;
+    let (ada, _, workspace) = f.desk().await;
+    let (table, fields) = f
+        .typed_table(&workspace, &ada, "Tasks", &[("Title", FieldType::Text)])
+        .await;
+    f.store
+        .delete_table(table.id, &f.audit_ctx(&ada))
+        .await
+        .unwrap();
+    let query = bind(&schema(&fields), &parse_query_string("limit=5").unwrap()).unwrap();
+
+    let page = f.store.query_rows(table.id, &fields, &query, TIMEOUT).await;
+    let counted = f
+        .store
+        .count_rows(table.id, &fields, None, CountMode::Estimated, TIMEOUT)
+        .await;
+
+    assert!(matches!(page, Err(StoreError::NotFound)), "{page:?}");
+    assert!(matches!(counted, Err(StoreError::NotFound)), "{counted:?}");
 }
