@@ -34,12 +34,14 @@ impl Dialect {
 
     /// How a cell column of `kind` is selected. On PostgreSQL it is cast to the type
     /// the store decodes (JSON as text, which the cell decoder parses), which also
-    /// makes the statement's text name its result types, for the same reason as in
-    /// [`Dialect::cell_param`].
+    /// makes the statement's text name its column's kind, for the same reason as in
+    /// [`Dialect::cell_param`]: the server refuses to reuse a cached statement whose
+    /// result type changed, collation included, so a JSON column is read through
+    /// `jsonb` and never by the same text as a text column (`text COLLATE "C"`).
     pub fn read_cell(self, column: &str, kind: SqlKind) -> String {
         match (self, kind) {
             (Dialect::Sqlite, _) => column.to_owned(),
-            (Dialect::Postgres, SqlKind::Json) => format!("{column}::text"),
+            (Dialect::Postgres, SqlKind::Json) => format!("{column}::jsonb::text"),
             (Dialect::Postgres, kind) => format!("{column}::{}", pg_cast(kind)),
         }
     }
@@ -86,7 +88,7 @@ mod tests {
         assert_eq!(Dialect::Sqlite.cell_param(3, SqlKind::Json), "?3");
         assert_eq!(
             Dialect::Postgres.read_cell("f_a", SqlKind::Json),
-            "f_a::text"
+            "f_a::jsonb::text"
         );
         assert_eq!(
             Dialect::Postgres.read_cell("f_a", SqlKind::Real),

@@ -3,6 +3,7 @@
 //! behind when a field, a table, a workspace or a project is deleted.
 
 use serde_json::json;
+use tandem_domain::User;
 use tandem_store::rows::layout::{field_column, field_index, row_table};
 use tandem_store::testing::backend_under_test;
 use tandem_store::{FieldChanges, LiveTable, TableField};
@@ -43,20 +44,14 @@ impl Fixture {
         self.db.indexes(&row_table(table.id)).await
     }
 
-    /// Sets a field's `indexed` flag.
-    async fn set_indexed(&self, field: &TableField, indexed: bool) -> TableField {
+    /// Sets a field's `indexed` flag, as `by`.
+    pub async fn set_indexed(&self, field: &TableField, indexed: bool, by: &User) -> TableField {
         let changes = FieldChanges {
             indexed: Some(indexed),
             ..FieldChanges::default()
         };
-        let ada = self
-            .store
-            .user_by_email("ada@example.com")
-            .await
-            .unwrap()
-            .unwrap();
         self.store
-            .update_field(field.id, &changes, &self.audit_ctx(&ada))
+            .update_field(field.id, &changes, &self.audit_ctx(by))
             .await
             .unwrap()
     }
@@ -104,12 +99,12 @@ async fn indexed_fields_have_an_index_that_follows_the_flag() {
     let title = f.field(&table, &ada, "Title", FieldType::Text, 0).await;
     let tags = f.field(&table, &ada, "Tags", select(true), 1).await;
 
-    let title = f.set_indexed(&title, true).await;
-    f.set_indexed(&tags, true).await;
+    let title = f.set_indexed(&title, true, &ada).await;
+    f.set_indexed(&tags, true, &ada).await;
     let created = f
         .field(&table, &ada, "Created", FieldType::CreatedAt, 2)
         .await;
-    f.set_indexed(&created, true).await;
+    f.set_indexed(&created, true, &ada).await;
 
     // Multi selects get a GIN index on PostgreSQL and none on SQLite.
     let expected = match backend_under_test() {
@@ -118,7 +113,7 @@ async fn indexed_fields_have_an_index_that_follows_the_flag() {
     };
     assert_eq!(f.row_indexes(&table).await, expected);
 
-    f.set_indexed(&title, false).await;
+    f.set_indexed(&title, false, &ada).await;
     let expected: Vec<String> = expected
         .into_iter()
         .filter(|i| *i != field_index(title.id))
@@ -133,7 +128,7 @@ async fn deleting_a_field_drops_its_column_and_index() {
     let table = f.table(&workspace, &ada, "Tasks").await;
     let title = f.field(&table, &ada, "Title", FieldType::Text, 0).await;
     let notes = f.field(&table, &ada, "Notes", FieldType::LongText, 1).await;
-    let title = f.set_indexed(&title, true).await;
+    let title = f.set_indexed(&title, true, &ada).await;
     let fields = [title.clone(), notes.clone()];
     let row = f.new_row(vec![cell(&title, json!("a")), cell(&notes, json!("b"))]);
     f.insert(&table, &fields, std::slice::from_ref(&row), &ada)
@@ -159,7 +154,7 @@ async fn deleting_a_table_workspace_or_project_leaves_no_row_table() {
     let (ada, project, workspace) = f.desk().await;
     let doomed = f.table(&workspace, &ada, "Doomed").await;
     let title = f.field(&doomed, &ada, "Title", FieldType::Text, 0).await;
-    f.set_indexed(&title, true).await;
+    f.set_indexed(&title, true, &ada).await;
     f.insert(
         &doomed,
         std::slice::from_ref(&title),
