@@ -1,10 +1,11 @@
 //! Reading rows by query: the explicit stories (system fields, trash, ASCII-only case
-//! folding, counting, a query bound to fields since changed) here, the time limit in
-//! `time_limit`, and the differential test against the reference evaluator in
-//! `differential` (its random cases in `random`).
+//! folding, counting) here, queries meeting a changed schema in `schema_changes`, the
+//! time limit in `time_limit`, and the differential test against the reference
+//! evaluator in `differential` (its random cases in `random`).
 
 mod differential;
 mod random;
+mod schema_changes;
 mod time_limit;
 
 use std::collections::BTreeMap;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tandem_domain::{FieldId, RowId, TableId, User, Workspace};
 use tandem_store::testing::backend_under_test;
-use tandem_store::{CountMode, LiveTable, NewRow, RowPage, StoreError, StoredRow, TableField};
+use tandem_store::{CountMode, LiveTable, NewRow, RowPage, StoredRow, TableField};
 use tandem_tables::bind::{BoundQuery, FieldDef, Schema, bind};
 use tandem_tables::eval::{Page, Row, evaluate};
 use tandem_tables::field::{CellValue, FieldType};
@@ -319,47 +320,4 @@ async fn counting_is_exact_unless_postgres_keeps_statistics_for_an_unfiltered_co
         2,
         "a filtered count is always exact"
     );
-}
-
-#[tokio::test]
-async fn a_query_bound_to_fields_that_have_changed_is_refused() {
-    let f = Fixture::new().await;
-    let (ada, _, workspace) = f.desk().await;
-    let (table, fields) = f
-        .typed_table(&workspace, &ada, "Tasks", &[("Title", FieldType::Text)])
-        .await;
-    let mut stale = fields.clone();
-    stale[0].field_type = FieldType::Boolean;
-    let query = bind(
-        &schema(&stale),
-        &parse_query_string("Title=is.true&limit=5").unwrap(),
-    )
-    .unwrap();
-
-    let err = f.store.query_rows(table.id, &fields, &query, TIMEOUT).await;
-
-    assert!(matches!(err, Err(StoreError::Other(_))), "{err:?}");
-}
-
-#[tokio::test]
-async fn a_query_of_a_table_that_does_not_exist_is_not_found() {
-    let f = Fixture::new().await;
-    let (ada, _, workspace) = f.desk().await;
-    let (table, fields) = f
-        .typed_table(&workspace, &ada, "Tasks", &[("Title", FieldType::Text)])
-        .await;
-    f.store
-        .delete_table(table.id, &f.audit_ctx(&ada))
-        .await
-        .unwrap();
-    let query = bind(&schema(&fields), &parse_query_string("limit=5").unwrap()).unwrap();
-
-    let page = f.store.query_rows(table.id, &fields, &query, TIMEOUT).await;
-    let counted = f
-        .store
-        .count_rows(table.id, &fields, None, CountMode::Estimated, TIMEOUT)
-        .await;
-
-    assert!(matches!(page, Err(StoreError::NotFound)), "{page:?}");
-    assert!(matches!(counted, Err(StoreError::NotFound)), "{counted:?}");
 }
