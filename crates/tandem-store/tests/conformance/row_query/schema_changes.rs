@@ -1,8 +1,10 @@
 //! Queries meeting a schema that changed: a field read by its new type once it has
 //! changed (on PostgreSQL, through statements the pooled connections cached before), a
-//! query bound to fields that have since changed, and a table that no longer exists.
+//! select option deleted, a query bound to fields that have since changed, and a table
+//! that no longer exists.
 
 use serde_json::{Value, json};
+use tandem_domain::RowId;
 use tandem_store::{CountMode, FieldChanges, RowPage, StoreError};
 use tandem_tables::bind::bind;
 use tandem_tables::field::FieldType;
@@ -10,6 +12,7 @@ use tandem_tables::query::parse_query_string;
 
 use super::{TIMEOUT, row_id, schema};
 use crate::Fixture;
+use crate::rows::{field_type, select};
 use crate::tables::number;
 
 #[tokio::test]
@@ -119,4 +122,44 @@ async fn queries_read_a_field_by_its_new_type_once_it_has_changed() {
             .await;
         assert!(empty.rows.is_empty());
     }
+}
+
+#[tokio::test]
+async fn a_deleted_select_option_no_longer_matches_and_leaves_a_cell_of_none_empty() {
+    let f = Fixture::new().await;
+    let (ada, _, workspace) = f.desk().await;
+    let (table, fields) = f
+        .typed_table(&workspace, &ada, "Tasks", &[("Tags", select(true))])
+        .await;
+    let tags = [json!(["done"]), json!(["todo"]), json!(["todo", "done"])];
+    let rows: Vec<_> = (0..)
+        .zip(tags)
+        .map(|(n, tags)| (row_id(n), vec![(0, tags)]))
+        .collect();
+    f.insert_json(&table, &fields, &ada, &rows).await;
+
+    let only_todo = field_type(json!({
+        "type": "multi_select",
+        "options": [{ "id": "todo", "name": "To do" }]
+    }));
+    let changes = FieldChanges {
+        field_type: Some(only_todo),
+        ..FieldChanges::default()
+    };
+    f.store
+        .update_field(fields[0].id, &changes, &f.audit_ctx(&ada))
+        .await
+        .unwrap();
+    let fields = f.store.list_fields(table.id).await.unwrap();
+    let ids = |page: RowPage| -> Vec<RowId> { page.rows.iter().map(|r| r.id).collect() };
+
+    let holding_none = f.page(table.id, &fields, "Tags=neq.todo&limit=5").await;
+    let empty = f.page(table.id, &fields, "Tags=is.null&limit=5").await;
+
+    assert_eq!(
+        ids(holding_none),
+        [],
+        "the emptied cell is unknown, not `none`"
+    );
+    assert_eq!(ids(empty), [row_id(0)]);
 }
