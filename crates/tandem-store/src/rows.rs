@@ -9,6 +9,8 @@ pub(crate) mod ddl;
 pub(crate) mod dialect;
 pub(crate) mod history;
 pub mod layout;
+pub(crate) mod page;
+pub(crate) mod sql;
 pub(crate) mod statements;
 
 use std::collections::BTreeMap;
@@ -231,7 +233,9 @@ pub trait RowStore: Send + Sync {
 pub trait RowQueryStore: Send + Sync {
     /// One page of the live rows `query` selects. `query.limit` must be set (the caller
     /// applies its default and maximum). Runs for at most `timeout`, then is cancelled
-    /// with [`StoreError::QueryTimeout`] and leaves the connection usable.
+    /// with [`StoreError::QueryTimeout`] and leaves the connection usable. `NotFound` if
+    /// the table does not exist. `query.search` is not applied yet: full-text search
+    /// comes with the text indexes it needs.
     async fn query_rows(
         &self,
         table: TableId,
@@ -240,7 +244,9 @@ pub trait RowQueryStore: Send + Sync {
         timeout: std::time::Duration,
     ) -> Result<RowPage, StoreError>;
 
-    /// How many live rows match `filter` (all live rows when `None`).
+    /// How many live rows match `filter` (all live rows when `None`), exactly or as
+    /// `mode` allows (an estimate counts trashed rows too and may lag), within `timeout`
+    /// as [`RowQueryStore::query_rows`] runs. `NotFound` if the table does not exist.
     async fn count_rows(
         &self,
         table: TableId,

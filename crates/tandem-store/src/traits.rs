@@ -8,7 +8,7 @@ use tandem_domain::{
 
 use crate::{
     AuditStore, ChatStore, DocumentStore, FileStore, InvitationStore, JobStore, MemberStore,
-    PresenceStore, ProjectStore, RowStore, StoreError, TableStore, WorkspaceStore,
+    PresenceStore, ProjectStore, RowQueryStore, RowStore, StoreError, TableStore, WorkspaceStore,
 };
 
 /// Accounts.
@@ -89,6 +89,7 @@ pub trait Store:
     + ChatStore
     + TableStore
     + RowStore
+    + RowQueryStore
     + std::fmt::Debug
 {
     /// Applies the embedded migrations that have not run yet.

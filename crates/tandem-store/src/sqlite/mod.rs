@@ -23,6 +23,7 @@ mod row_codec;
 mod row_convert;
 mod row_ddl;
 mod row_history;
+mod row_query;
 mod row_trash;
 mod row_writes;
 mod rows;
