@@ -22,6 +22,9 @@
 //! - `chat-list`: the room list with unread and mention counts for a member of `--rooms`
 //!   rooms once `--messages` messages are stored (seeded over REST, timed); `--samples`
 //!   requests' latency, every answer's counts checked.
+//! - `tables`: a live table of `--rows` rows × 20 fields: bulk insert, a paste, indexed and
+//!   unindexed queries, a wide page, adding a field, a cell edit reaching `--subscribers`
+//!   sockets, and a streamed CSV export with the server's memory; see the `tables` module.
 //! - `yjs-fanout`, `yjs-throughput`, `yjs-memory`, `yjs-join`, `yjs-paste`: the
 //!   y-websocket protocol against Tandem or, with `--peer`, the y-websocket reference
 //!   server or Hocuspocus (started by `bench/peers/run`); see the `yjs` module.
@@ -39,6 +42,7 @@ mod pace;
 mod rest;
 mod sockets;
 mod stats;
+mod tables;
 mod target;
 mod yjs;
 
@@ -155,6 +159,9 @@ struct Args {
     /// `yjs-paste`: how much each client pastes, in KiB.
     #[arg(long, default_value_t = 1024)]
     paste_kib: usize,
+    /// `tables`: rows in the big table.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
     /// `yjs-join`: the document's size in MiB.
     #[arg(long, default_value_t = 20)]
     megabytes: usize,
@@ -171,6 +178,7 @@ enum Scenario {
     Sandbox,
     Chat,
     ChatList,
+    Tables,
     YjsFanout,
     YjsThroughput,
     YjsMemory,
@@ -294,6 +302,15 @@ async fn bench() -> anyhow::Result<()> {
                 concurrency: args.concurrency,
             };
             chat::list(&fixture, options).await
+        }
+        Scenario::Tables => {
+            let options = tables::Options {
+                rows: args.rows,
+                concurrency: args.concurrency,
+                samples: args.samples,
+                subscribers: args.subscribers,
+            };
+            tables::run(&target, &fixture, options).await
         }
         _ => {
             let peer = yjs::Peer {

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::{
     Emoji, File, FileId, FilePath, Invitation, JobStatus, LiveTable, Member, Message, MessageId,
-    Project, ProjectId, Reaction, Role, Room, RoomId, TableField, TableId, UserId, Visibility,
-    Workspace, WorkspaceId,
+    Project, ProjectId, Reaction, Role, Room, RoomId, RowsEvent, TableField, TableId, UserId,
+    Visibility, Workspace, WorkspaceId,
 };
 
 /// Something that happened in a project.
@@ -126,6 +126,18 @@ pub enum DomainEvent {
     /// A field was deleted with its cells; the field as it was.
     #[serde(rename = "field.deleted")]
     FieldDeleted(TableField),
+    /// Rows were created by one call.
+    #[serde(rename = "row.created")]
+    RowsCreated(RowsEvent),
+    /// Rows were changed by one call: only the cells that changed.
+    #[serde(rename = "row.updated")]
+    RowsUpdated(RowsEvent),
+    /// Rows went to the trash by one call.
+    #[serde(rename = "row.deleted")]
+    RowsDeleted(RowsEvent),
+    /// Rows came back from the trash by one call, whole.
+    #[serde(rename = "row.restored")]
+    RowsRestored(RowsEvent),
 }
 
 /// Who joined or left which room.
@@ -201,7 +213,11 @@ impl DomainEvent {
             | DomainEvent::TableDeleted(_)
             | DomainEvent::FieldCreated(_)
             | DomainEvent::FieldUpdated(_)
-            | DomainEvent::FieldDeleted(_) => return None,
+            | DomainEvent::FieldDeleted(_)
+            | DomainEvent::RowsCreated(_)
+            | DomainEvent::RowsUpdated(_)
+            | DomainEvent::RowsDeleted(_)
+            | DomainEvent::RowsRestored(_) => return None,
         };
         Some(project)
     }
@@ -231,6 +247,10 @@ impl DomainEvent {
             DomainEvent::FieldCreated(field)
             | DomainEvent::FieldUpdated(field)
             | DomainEvent::FieldDeleted(field) => Some(field.table_id),
+            DomainEvent::RowsCreated(rows)
+            | DomainEvent::RowsUpdated(rows)
+            | DomainEvent::RowsDeleted(rows)
+            | DomainEvent::RowsRestored(rows) => Some(rows.table_id),
             _ => None,
         }
     }

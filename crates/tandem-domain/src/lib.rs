@@ -38,5 +38,5 @@ pub use project::{
 };
 pub use role::{Action, MembershipRefusal, Role, allows, may_assign, may_remove};
 pub use session::{NewSession, Rotation, Session, TokenHash};
-pub use table::{LiveTable, TableField};
+pub use table::{LiveTable, RowDelta, RowsEvent, TableField};
 pub use validation::FieldError;

@@ -138,3 +138,24 @@ mod tests {
         );
     }
 }
+
+/// Rows of one table written by one call: one event however many rows, so a bulk write
+/// of 1,000 rows is one message on the table's channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowsEvent {
+    pub table_id: TableId,
+    pub workspace_id: WorkspaceId,
+    pub rows: Vec<RowDelta>,
+}
+
+/// One row in a [`RowsEvent`]: its new version and the cells the event carries, keyed
+/// by field id (every cell for a created or restored row, the changed ones for an
+/// update, none for a row gone to the trash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowDelta {
+    pub id: crate::RowId,
+    pub version: i64,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: UserId,
+}

@@ -134,9 +134,10 @@ pub fn check_meta(meta: &Value) -> Result<(), &'static str> {
     }
 }
 
-/// The names clients may publish: ephemeral events that are fanned out, never stored.
+/// The names clients may publish: ephemeral events that are fanned out, never stored
+/// (`cell.focus` says which cell of a live table someone is on).
 pub fn is_ephemeral_event(name: &str) -> bool {
-    const BUILT_IN: [&str; 3] = ["cursor", "selection", "typing"];
+    const BUILT_IN: [&str; 4] = ["cursor", "selection", "typing", "cell.focus"];
     BUILT_IN.contains(&name)
         || name.strip_prefix("client.").is_some_and(|rest| {
             !rest.is_empty()

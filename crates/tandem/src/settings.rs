@@ -151,6 +151,12 @@ pub struct Settings {
     pub tables_max_fields: u64,
     /// The largest cell of a live table, in bytes (text as UTF-8, JSON compact).
     pub tables_max_cell_bytes: usize,
+    /// How long one query of a live table's rows may run before it is cancelled.
+    #[serde(with = "humantime_serde")]
+    pub tables_query_timeout: Duration,
+    /// How long a deleted row stays in its table's trash, restorable.
+    #[serde(with = "humantime_serde")]
+    pub tables_trash_retention: Duration,
 }
 
 impl Default for Settings {
@@ -210,6 +216,8 @@ impl Default for Settings {
             tables_max_per_workspace: 500,
             tables_max_fields: 500,
             tables_max_cell_bytes: 100 * 1024,
+            tables_query_timeout: Duration::from_secs(5),
+            tables_trash_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

@@ -48,7 +48,8 @@ pub struct Application {
     jobs_tasks: Vec<JoinHandle<()>>,
     /// The collaborative documents' runner (bus routing and maintenance).
     collab_task: JoinHandle<()>,
-    /// The realtime background tasks (delivery, routing, presence, typing, last seen).
+    /// The background tasks: realtime's (delivery, routing, presence, typing, last seen)
+    /// and emptying the live tables' trash.
     background: TaskTracker,
     limits: ConnectionLimits,
     shutdown_timeout: Duration,
@@ -197,6 +198,7 @@ impl Application {
         )?;
         let background = TaskTracker::new();
         tandem_api::realtime::start(&state, departures, &background);
+        background.spawn(tandem_api::tables::rows::purge::run(state.clone()));
         let jobs_stop = CancellationToken::new();
         let database_url = settings.database_url().expose_secret().to_owned();
         let jobs_tasks = state.jobs.start(Some(database_url), &jobs_stop);

@@ -149,6 +149,8 @@ pub(crate) fn tables_config(settings: &Settings) -> TablesConfig {
             max_cell_bytes: settings.tables_max_cell_bytes,
             ..defaults.limits
         },
+        query_timeout: settings.tables_query_timeout,
+        trash_retention: settings.tables_trash_retention,
     }
 }
 

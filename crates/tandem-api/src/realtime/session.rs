@@ -294,7 +294,7 @@ impl Session {
             return self.error(
                 reference,
                 "invalid_event",
-                "publish cursor, selection, typing or client.*",
+                "publish cursor, selection, typing, cell.focus or client.*",
             );
         }
         let topic = channel.to_string();

@@ -1,13 +1,17 @@
 //! Live tables over HTTP: a workspace's tables (`/workspaces/{id}/tables`, `/tables/{id}`)
 //! and their typed fields (`/tables/{id}/fields`, `/fields/{id}`), with type changes that
 //! convert the stored cells, a dry run that counts what a change would empty, and the
-//! limits a deployment sets. Changes are announced on the `table:{id}` channel.
+//! limits a deployment sets; and their rows (`/tables/{id}/rows…`, see [`rows`]).
+//! Changes are announced on the `table:{id}` channel.
 
 mod access;
 mod dto;
 mod field_type;
 mod fields;
 mod handlers;
+pub mod rows;
+
+use std::time::Duration;
 
 use tandem_tables::field::Limits;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,6 +28,10 @@ pub struct TablesConfig {
     pub max_fields_per_table: u64,
     /// The bounds one cell keeps; a type change converts values within them.
     pub limits: Limits,
+    /// How long one query of rows may run before it is cancelled (503 `query_timeout`).
+    pub query_timeout: Duration,
+    /// How long a row stays in the trash before it is deleted for good.
+    pub trash_retention: Duration,
 }
 
 impl Default for TablesConfig {
@@ -32,6 +40,8 @@ impl Default for TablesConfig {
             max_tables_per_workspace: 500,
             max_fields_per_table: 500,
             limits: Limits::default(),
+            query_timeout: Duration::from_secs(5),
+            trash_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -50,4 +60,5 @@ pub fn router() -> OpenApiRouter<AppState> {
             fields::update_field,
             fields::delete_field
         ))
+        .merge(rows::router())
 }

@@ -107,6 +107,14 @@ impl Settings {
             (1024..=self.body_limit_bytes).contains(&self.tables_max_cell_bytes),
             "tables_max_cell_bytes must be at least 1024 and at most body_limit_bytes"
         );
+        anyhow::ensure!(
+            self.tables_query_timeout >= Duration::from_millis(10),
+            "tables_query_timeout must be at least 10ms"
+        );
+        anyhow::ensure!(
+            self.tables_trash_retention >= Duration::from_secs(60),
+            "tables_trash_retention must be at least 1m"
+        );
         if let Some(secret) = &self.signing_secret {
             anyhow::ensure!(
                 secret.expose_secret().len() >= 32,
