@@ -13,7 +13,6 @@ use crate::tenancy_helpers::{Cast, Scene, created};
 /// A table with one field of every type, in a scene with every role.
 pub struct Sheet {
     pub cast: Cast,
-    pub scene: Scene,
     pub table: String,
 }
 
@@ -24,7 +23,7 @@ impl Sheet {
         let table = app
             .table_with(&scene.workspace, &cast.owner, &every_type())
             .await;
-        Self { cast, scene, table }
+        Self { cast, table }
     }
 
     pub fn rows(&self) -> String {
@@ -769,4 +768,88 @@ async fn exports_stream_every_matching_row_as_csv_and_json() {
         .await;
     let all: Vec<Value> = serde_json::from_str(&json.text().await.unwrap()).unwrap();
     assert_eq!(all.len(), 1500);
+}
+
+#[tokio::test]
+async fn row_events_reach_the_table_channel_one_per_call_with_only_the_changed_cells() {
+    use crate::socket::Auth;
+    let app = spawn_app().await;
+    let sheet = Sheet::new(&app).await;
+    let channel = format!("table:{}", sheet.table);
+    let mut socket = app
+        .socket(Auth::Header(&sheet.cast.viewer.access_token))
+        .await;
+    let ack = socket
+        .request(json!({"type": "subscribe", "channel": channel}), "s")
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let editor = &sheet.cast.editor;
+    let rows: Vec<Value> = (0..3)
+        .map(|i| json!({"fields": {"Title": format!("r{i}"), "Price": i}}))
+        .collect();
+    let (_, made) = app
+        .call(
+            Method::POST,
+            &sheet.rows(),
+            editor,
+            Some(json!({"rows": rows})),
+        )
+        .await;
+    let created_event = socket.event_named("row.created").await;
+    assert_eq!(created_event["data"]["rows"].as_array().unwrap().len(), 3);
+    let first = made["items"][0]["id"].as_str().unwrap();
+    let path = format!("{}/{first}", sheet.rows());
+    app.call(
+        Method::PATCH,
+        &path,
+        editor,
+        Some(json!({"fields": {"Price": 7, "Title": "r0"}})),
+    )
+    .await;
+    let updated = socket.event_named("row.updated").await;
+    let delta = &updated["data"]["rows"][0];
+    assert_eq!(delta["id"], first);
+    assert_eq!(delta["version"], 2);
+    let cells = delta["fields"].as_object().unwrap();
+    assert_eq!(cells.len(), 1, "only the price changed: {cells:?}");
+    assert_eq!(cells.values().next().unwrap().as_f64(), Some(7.0));
+    // A write that fails publishes nothing; the next event is the trash's.
+    let response = app
+        .send(
+            Method::PATCH,
+            &path,
+            &editor.access_token,
+            Some(json!({"fields": {"Price": "x"}})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    app.call(Method::DELETE, &path, editor, None).await;
+    let deleted = socket.event_named("row.deleted").await;
+    assert_eq!(deleted["data"]["rows"][0]["version"], 3);
+    assert!(deleted["seq"].as_u64().unwrap() > updated["seq"].as_u64().unwrap());
+
+    // A late subscriber replays what it missed with `since`.
+    let mut late = app
+        .socket(Auth::Header(&sheet.cast.viewer.access_token))
+        .await;
+    let since = created_event["seq"].as_u64().unwrap();
+    late.request(
+        json!({"type": "subscribe", "channel": channel, "since": since}),
+        "s",
+    )
+    .await;
+    assert_eq!(late.event_named("row.updated").await["seq"], updated["seq"]);
+    assert_eq!(late.event_named("row.deleted").await["seq"], deleted["seq"]);
+
+    // Editors show where they are; the event is relayed, never stored.
+    let mut other = app.socket(Auth::Header(&editor.access_token)).await;
+    other
+        .request(json!({"type": "subscribe", "channel": channel}), "s")
+        .await;
+    let focus = json!({"type": "publish", "channel": channel, "event": "cell.focus", "data": {"row_id": first}});
+    let answer = other.request(focus, "f").await;
+    assert_eq!(answer["type"], "ack", "{answer}");
+    let seen = socket.event_named("cell.focus").await;
+    assert!(seen.get("seq").is_none_or(Value::is_null), "{seen}");
+    assert_eq!(seen["data"]["row_id"], first);
 }
