@@ -226,3 +226,29 @@ async fn editors_publish_ephemeral_events_on_a_table_and_viewers_may_not() {
         .await;
     assert_eq!(refused["code"], "forbidden");
 }
+
+#[tokio::test]
+async fn a_member_removed_from_the_project_is_unsubscribed_from_its_tables() {
+    let app = spawn_app().await;
+    let cast = Cast::new(&app).await;
+    let scene = Scene::new(&app, &cast).await;
+    let owner = &cast.owner.access_token;
+    let table = create_table(&app, owner, &scene.workspace, "Tasks").await;
+    let channel = format!("table:{}", id(&table));
+    let mut victim = app.socket(Auth::Header(&cast.victim.access_token)).await;
+    assert_eq!(subscribe(&mut victim, &channel, None).await["type"], "ack");
+
+    let member = format!(
+        "/api/v1/projects/{}/members/{}",
+        scene.project, cast.victim.id
+    );
+    app.send(Method::DELETE, &member, owner, None).await;
+    let frame = victim.recv().await;
+    assert_eq!(
+        frame,
+        json!({"type": "unsubscribed", "channel": channel, "reason": "membership_removed"})
+    );
+    let at = format!("/api/v1/tables/{}", id(&table));
+    change(&app, owner, Method::PATCH, &at, json!({"name": "Todo"})).await;
+    victim.no_event_named_for("table.updated", 300).await;
+}
