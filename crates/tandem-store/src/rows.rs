@@ -10,6 +10,7 @@ pub(crate) mod dialect;
 pub(crate) mod history;
 pub mod layout;
 pub(crate) mod statements;
+pub(crate) mod writes;
 
 use std::collections::BTreeMap;
 

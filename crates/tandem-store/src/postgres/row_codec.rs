@@ -98,15 +98,16 @@ pub(super) fn decode_row(row: &PgRow, fields: &StoredFields<'_>) -> Result<Store
 }
 
 /// `NotFound` unless the live table exists; with `share`, its `live_tables` row stays
-/// share-locked until the transaction ends, so no schema change (which locks it for
-/// update) runs beside a write of rows, while writes of rows run beside each other.
+/// key-share locked until the transaction ends: every schema change locks that row for
+/// update first, so none runs beside a write of rows, while writes of rows run beside
+/// each other.
 pub(super) async fn ensure_table(
     conn: &mut PgConnection,
     table: TableId,
     share: bool,
 ) -> Result<(), StoreError> {
     let sql = if share {
-        "SELECT 1 FROM live_tables WHERE id = $1 FOR SHARE"
+        "SELECT 1 FROM live_tables WHERE id = $1 FOR KEY SHARE"
     } else {
         "SELECT 1 FROM live_tables WHERE id = $1"
     };

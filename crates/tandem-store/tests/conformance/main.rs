@@ -20,6 +20,7 @@ mod projects;
 mod rotation;
 mod row_conversions;
 mod row_ddl;
+mod row_speed;
 mod row_trash;
 mod row_updates;
 mod rows;
