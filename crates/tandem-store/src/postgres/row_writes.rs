@@ -1,22 +1,28 @@
-//! Inserting and updating rows on PostgreSQL. Inserts go as multi-row statements (up to
-//! 1,000 rows, fewer when the parameter limit says so); an update reads and locks its
-//! row first, writes only the cells that change, and records history. Every write
-//! share-locks the table's `live_tables` row (see `ensure_table`).
+//! Inserting and updating rows on PostgreSQL. An insert writes up to 1,000 rows per
+//! statement from one array parameter per column (`INSERT … SELECT … FROM unnest(…)`);
+//! an update reads and locks its row first, writes only the cells that change, and
+//! records history. Every write key-share locks the table's `live_tables` row (see
+//! `ensure_table`).
+//!
+//! Arrays rather than a `VALUES` list of one parameter per cell: inserting 50,000 rows
+//! of 20 fields in 1,000-row calls (`row_speed` in the conformance suite, release
+//! build, PostgreSQL 15 on this 2-core machine under a load of about 4) took 1.0–1.3 s
+//! with arrays and 1.6–1.7 s with `VALUES`, at about the same CPU time: 25,000
+//! parameters per statement cost their own round of encoding, sending and decoding.
 
 use std::collections::HashMap;
 
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use tandem_domain::{AuditContext, RowId, TableId};
-use tandem_tables::field::{CellValue, Stored};
 use uuid::Uuid;
 
-use super::row_codec::{add, add_cell, decode_row, ensure_table};
+use super::row_codec::{add, add_cell, add_column, decode_row, ensure_table};
 use super::row_history::insert_history;
 use super::{micros, on_unique_violation};
 use crate::rows::cells::StoredFields;
 use crate::rows::dialect::Dialect;
-use crate::rows::statements::{self, rows_per_insert};
+use crate::rows::statements::{self, MAX_ROWS_PER_INSERT};
 use crate::rows::writes::{PatchedRow, inserted_rows, patchable};
 use crate::rows::{NewRow, RowAction, RowChange, RowPatch, RowWriteError, StoredRow};
 use crate::{StoreError, TableField};
@@ -47,22 +53,26 @@ pub(super) async fn insert_rows(
     let mut tx = pool.begin().await?;
     ensure_table(&mut tx, table, true).await?;
     let mut seqs: HashMap<Uuid, i64> = HashMap::with_capacity(rows.len());
-    let per_statement = rows_per_insert(POSTGRES, columns.len());
-    for (chunk, cells) in rows.chunks(per_statement).zip(placed.chunks(per_statement)) {
-        let sql = statements::insert_rows(POSTGRES, table, &stored, &columns, chunk.len());
+    let sql = statements::insert_rows_from_arrays(table, &stored, &columns);
+    for (chunk, cells) in rows
+        .chunks(MAX_ROWS_PER_INSERT)
+        .zip(placed.chunks(MAX_ROWS_PER_INSERT))
+    {
         let mut args = PgArguments::default();
-        for (row, cells) in chunk.iter().zip(cells) {
-            add(&mut args, row.id.0)?;
-            add(&mut args, at)?;
-            add(&mut args, at)?;
-            add(&mut args, actor)?;
-            add(&mut args, actor)?;
-            for &index in &columns {
-                let value = cells[index].map_or(Stored::Null, CellValue::to_stored);
-                add_cell(&mut args, stored.get(index).kind, value)?;
-            }
+        add(
+            &mut args,
+            chunk.iter().map(|row| row.id.0).collect::<Vec<_>>(),
+        )?;
+        add(&mut args, at)?;
+        add(&mut args, actor)?;
+        for &index in &columns {
+            add_column(
+                &mut args,
+                stored.get(index).kind,
+                cells.iter().map(|c| c[index]),
+            )?;
         }
-        let returned: Vec<(Uuid, i64)> = sqlx::query_as_with(AssertSqlSafe(sql), args)
+        let returned: Vec<(Uuid, i64)> = sqlx::query_as_with(AssertSqlSafe(sql.clone()), args)
             .fetch_all(&mut *tx)
             .await
             .map_err(on_unique_violation(ROW_ID_TAKEN))?;

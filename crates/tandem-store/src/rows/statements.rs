@@ -41,7 +41,8 @@ pub(crate) fn rows_per_insert(dialect: Dialect, cells: usize) -> usize {
     (dialect.max_params() / (INSERT_ROW_PARAMS + cells)).clamp(1, MAX_ROWS_PER_INSERT)
 }
 
-/// Inserts `rows` rows at version 1 with the cells of the fields at `columns`.
+/// Inserts `rows` rows at version 1 with the cells of the fields at `columns`, as one
+/// `VALUES` list (SQLite's way; PostgreSQL uses [`insert_rows_from_arrays`]).
 /// Parameters, per row: its id, the time, the time, the actor, the actor, then its
 /// cells in `columns` order. Returns each row's `id, seq`.
 pub(crate) fn insert_rows(
@@ -81,6 +82,34 @@ pub(crate) fn insert_rows(
     }
     sql.push_str(" RETURNING id, seq");
     sql
+}
+
+/// PostgreSQL only (SQLite has no arrays): inserts rows at version 1 from one array
+/// per column, each array as long as the rows. Parameters: the row ids (`uuid[]`), the
+/// time, the actor (each used twice), then one array of cells per column in `columns`
+/// order. Returns each row's `id, seq`.
+pub(crate) fn insert_rows_from_arrays(
+    table: TableId,
+    fields: &StoredFields<'_>,
+    columns: &[usize],
+) -> String {
+    let mut names = String::from("id, version, created_at, updated_at, created_by, updated_by");
+    let mut selected = String::from("u.id, 1, $2, $2, $3, $3");
+    let mut arrays = String::from("$1::uuid[]");
+    let mut aliases = String::from("id");
+    for (offset, &index) in columns.iter().enumerate() {
+        let field = fields.get(index);
+        names.push_str(&format!(", {}", field.column));
+        selected.push_str(&format!(", u.c{offset}"));
+        let param = Dialect::Postgres.cell_param(4 + offset, field.kind);
+        arrays.push_str(&format!(", {param}[]"));
+        aliases.push_str(&format!(", c{offset}"));
+    }
+    format!(
+        "INSERT INTO {} ({names}) SELECT {selected} FROM unnest({arrays}) AS u({aliases}) \
+         RETURNING id, seq",
+        row_table(table)
+    )
 }
 
 /// One row by id (parameter 1), live or trashed, locked for the transaction on
@@ -310,6 +339,20 @@ mod tests {
             sql.ends_with(
                 "VALUES ($1, 1, $2, $3, $4, $5, $6::text, $7::jsonb), \
                  ($8, 1, $9, $10, $11, $12, $13::text, $14::jsonb) RETURNING id, seq"
+            ),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn postgres_inserts_read_one_array_per_column() {
+        let all = [field(2, FieldType::Text), field(4, FieldType::Json)];
+        let fields = StoredFields::of(&all);
+        let sql = insert_rows_from_arrays(TableId(Uuid::from_u128(1)), &fields, &[1]);
+        assert!(
+            sql.ends_with(
+                "SELECT u.id, 1, $2, $2, $3, $3, u.c0 \
+                 FROM unnest($1::uuid[], $4::jsonb[]) AS u(id, c0) RETURNING id, seq"
             ),
             "{sql}"
         );
