@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
 use tandem_domain::{AuditContext, RowId, TableId};
-use tandem_tables::field::{CellValue, Stored};
 use uuid::Uuid;
 
-use super::row_codec::{add, add_cell, decode_row, ensure_table};
+use super::row_codec::{add, add_cell, add_value, decode_row, ensure_table};
 use super::row_history::insert_history;
 use super::{BEGIN_WRITE, decode_id, encode_id, encode_time, on_unique_violation};
 use crate::rows::cells::StoredFields;
@@ -57,10 +56,7 @@ pub(super) async fn insert_rows(
             add(&mut args, actor.as_str())?;
             add(&mut args, actor.as_str())?;
             for &index in &columns {
-                add_cell(
-                    &mut args,
-                    cells[index].map_or(Stored::Null, CellValue::to_stored),
-                )?;
+                add_value(&mut args, cells[index])?;
             }
         }
         let returned: Vec<(String, i64)> = sqlx::query_as_with(AssertSqlSafe(sql), args)
