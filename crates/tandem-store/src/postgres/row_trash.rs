@@ -15,7 +15,7 @@ use super::row_codec::{add, decode_row, ensure_table};
 use super::row_history::insert_history;
 use crate::rows::cells::StoredFields;
 use crate::rows::dialect::Dialect;
-use crate::rows::statements::{self, MAX_ROWS_PER_INSERT};
+use crate::rows::statements::{self, MAX_ROWS_PER_STATEMENT};
 use crate::rows::writes::{in_order, moved_entries, unique_ids};
 use crate::rows::{RowAction, RowWriteError, StoredRow};
 use crate::{StoreError, TableField};
@@ -37,7 +37,7 @@ pub(super) async fn move_rows(
     let mut tx = pool.begin().await?;
     ensure_table(&mut tx, table, true).await?;
     let mut moved = Vec::with_capacity(unique.len());
-    for chunk in unique.chunks(MAX_ROWS_PER_INSERT) {
+    for chunk in unique.chunks(MAX_ROWS_PER_STATEMENT) {
         let mut args = PgArguments::default();
         let sql = if action == RowAction::Trashed {
             add(&mut args, micros(audit.at))?;

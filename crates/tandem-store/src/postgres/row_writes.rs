@@ -22,7 +22,7 @@ use super::row_history::insert_history;
 use super::{micros, on_unique_violation};
 use crate::rows::cells::StoredFields;
 use crate::rows::dialect::Dialect;
-use crate::rows::statements::{self, MAX_ROWS_PER_INSERT};
+use crate::rows::statements::{self, MAX_ROWS_PER_STATEMENT};
 use crate::rows::writes::{PatchedRow, inserted_rows, patchable};
 use crate::rows::{NewRow, RowAction, RowChange, RowPatch, RowWriteError, StoredRow};
 use crate::{StoreError, TableField};
@@ -55,8 +55,8 @@ pub(super) async fn insert_rows(
     let mut seqs: HashMap<Uuid, i64> = HashMap::with_capacity(rows.len());
     let sql = statements::insert_rows_from_arrays(table, &stored, &columns);
     for (chunk, cells) in rows
-        .chunks(MAX_ROWS_PER_INSERT)
-        .zip(placed.chunks(MAX_ROWS_PER_INSERT))
+        .chunks(MAX_ROWS_PER_STATEMENT)
+        .zip(placed.chunks(MAX_ROWS_PER_STATEMENT))
     {
         let mut args = PgArguments::default();
         add(

@@ -18,8 +18,9 @@ const SYSTEM_READ: &str =
 /// The index of the first cell column in a row read.
 pub(crate) const CELLS_START: usize = 8;
 
-/// The most rows one insert statement writes, whatever the parameter limit allows.
-pub(crate) const MAX_ROWS_PER_INSERT: usize = 1_000;
+/// The most rows one statement writes (an insert's rows, a trash's ids), whatever the
+/// parameter limit allows.
+pub(crate) const MAX_ROWS_PER_STATEMENT: usize = 1_000;
 
 /// A row's columns as every read selects them: the system columns, then each stored
 /// field's cell.
@@ -38,7 +39,7 @@ const INSERT_ROW_PARAMS: usize = 5;
 
 /// How many rows of `cells` cell columns one insert statement may write.
 pub(crate) fn rows_per_insert(dialect: Dialect, cells: usize) -> usize {
-    (dialect.max_params() / (INSERT_ROW_PARAMS + cells)).clamp(1, MAX_ROWS_PER_INSERT)
+    (dialect.max_params() / (INSERT_ROW_PARAMS + cells)).clamp(1, MAX_ROWS_PER_STATEMENT)
 }
 
 /// Inserts `rows` rows at version 1 with the cells of the fields at `columns`, as one

@@ -14,7 +14,7 @@ use super::row_history::insert_history;
 use super::{BEGIN_WRITE, decode_id, encode_id, encode_time};
 use crate::rows::cells::StoredFields;
 use crate::rows::dialect::Dialect;
-use crate::rows::statements::{self, MAX_ROWS_PER_INSERT};
+use crate::rows::statements::{self, MAX_ROWS_PER_STATEMENT};
 use crate::rows::writes::{in_order, moved_entries, unique_ids};
 use crate::rows::{RowAction, RowWriteError, StoredRow};
 use crate::{StoreError, TableField};
@@ -36,7 +36,7 @@ pub(super) async fn move_rows(
     let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     ensure_table(&mut tx, table).await?;
     let mut moved = Vec::with_capacity(unique.len());
-    for chunk in unique.chunks(MAX_ROWS_PER_INSERT) {
+    for chunk in unique.chunks(MAX_ROWS_PER_STATEMENT) {
         let mut args = SqliteArguments::default();
         let sql = if action == RowAction::Trashed {
             add(&mut args, encode_time(audit.at))?;
