@@ -12,6 +12,7 @@ pub mod layout;
 pub(crate) mod page;
 pub(crate) mod sql;
 pub(crate) mod statements;
+pub(crate) mod writes;
 
 use std::collections::BTreeMap;
 

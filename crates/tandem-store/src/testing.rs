@@ -135,10 +135,10 @@ impl TestDatabase {
     /// tests that check what DDL made or dropped.
     pub async fn tables(&self) -> Vec<String> {
         self.catalog(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND ?1 = ?1 ORDER BY name",
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
             "SELECT tablename::text FROM pg_tables \
-             WHERE schemaname = current_schema() AND $1 = $1 ORDER BY tablename",
-            "",
+             WHERE schemaname = current_schema() ORDER BY tablename",
+            None,
         )
         .await
     }
@@ -149,7 +149,7 @@ impl TestDatabase {
             "SELECT name FROM pragma_table_info(?1) ORDER BY name",
             "SELECT column_name::text FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = $1 ORDER BY column_name",
-            table,
+            Some(table),
         )
         .await
     }
@@ -162,33 +162,36 @@ impl TestDatabase {
              WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
             "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
              AND tablename = $1 AND indexname NOT LIKE '%_pkey' ORDER BY indexname",
-            table,
+            Some(table),
         )
         .await
     }
 
-    /// The first column of a catalog query, per backend, with one text parameter.
+    /// The first column of a catalog query, per backend, with the table name as its
+    /// parameter when one is given.
     async fn catalog(
         &self,
         sqlite: &'static str,
         postgres: &'static str,
-        arg: &str,
+        table: Option<&str>,
     ) -> Vec<String> {
         let listed: Result<Vec<String>, StoreError> = async {
             Ok(match Backend::from_url(&self.url)? {
                 Backend::Sqlite => {
                     let mut conn = SqliteConnection::connect(&self.url).await?;
-                    sqlx::query_scalar(sqlite)
-                        .bind(arg)
-                        .fetch_all(&mut conn)
-                        .await?
+                    let mut query = sqlx::query_scalar(sqlite);
+                    if let Some(table) = table {
+                        query = query.bind(table);
+                    }
+                    query.fetch_all(&mut conn).await?
                 }
                 Backend::Postgres => {
                     let mut conn = PgConnection::connect(&self.url).await?;
-                    sqlx::query_scalar(postgres)
-                        .bind(arg)
-                        .fetch_all(&mut conn)
-                        .await?
+                    let mut query = sqlx::query_scalar(postgres);
+                    if let Some(table) = table {
+                        query = query.bind(table);
+                    }
+                    query.fetch_all(&mut conn).await?
                 }
             })
         }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Arguments, Encode, PgConnection, Postgres, Row, Type};
 use tandem_domain::{RowId, TableId, UserId};
-use tandem_tables::field::{SqlKind, Stored};
+use tandem_tables::field::{CellValue, SqlKind, Stored};
 use uuid::Uuid;
 
 use super::micros;
@@ -39,6 +39,54 @@ pub(super) fn add_cell(
         Stored::Date(d) => add(args, d),
         Stored::Timestamp(t) => add(args, micros(t)),
         Stored::Uuid(u) => add(args, u),
+    }
+}
+
+/// Adds a column of cells of `kind` as one array parameter (an empty cell as NULL).
+/// Text is encoded from the cells themselves, with no copy made first.
+pub(super) fn add_column<'c>(
+    args: &mut PgArguments,
+    kind: SqlKind,
+    cells: impl Iterator<Item = Option<&'c CellValue>>,
+) -> Result<(), sqlx::Error> {
+    // The cells of one variant, copied out; any other cell (empty) is NULL.
+    macro_rules! column {
+        ($variant:ident, $value:expr) => {{
+            let values: Vec<_> = cells
+                .map(|cell| match cell {
+                    Some(CellValue::$variant(v)) => Some($value(v)),
+                    _ => None,
+                })
+                .collect();
+            add(args, values)
+        }};
+    }
+    match kind {
+        SqlKind::Text => {
+            let values: Vec<Option<&str>> = cells
+                .map(|cell| match cell {
+                    Some(CellValue::Text(s)) => Some(s.as_str()),
+                    Some(CellValue::Option(id)) => Some(id.as_str()),
+                    _ => None,
+                })
+                .collect();
+            add(args, values)
+        }
+        SqlKind::Json => {
+            let values: Vec<Option<String>> = cells
+                .map(|cell| match cell.map(CellValue::to_stored) {
+                    Some(Stored::Json(json)) => Some(json),
+                    _ => None,
+                })
+                .collect();
+            add(args, values)
+        }
+        SqlKind::Integer => column!(Integer, |n: &i64| *n),
+        SqlKind::Real => column!(Number, |x: &f64| *x),
+        SqlKind::Boolean => column!(Boolean, |b: &bool| *b),
+        SqlKind::Date => column!(Date, |d: &NaiveDate| *d),
+        SqlKind::Timestamp => column!(Datetime, |t: &DateTime<Utc>| micros(*t)),
+        SqlKind::Uuid => column!(User, |u: &Uuid| *u),
     }
 }
 
@@ -98,15 +146,16 @@ pub(super) fn decode_row(row: &PgRow, fields: &StoredFields<'_>) -> Result<Store
 }
 
 /// `NotFound` unless the live table exists; with `share`, its `live_tables` row stays
-/// share-locked until the transaction ends, so no schema change (which locks it for
-/// update) runs beside a write of rows, while writes of rows run beside each other.
+/// key-share locked until the transaction ends: every schema change locks that row for
+/// update first, so none runs beside a write of rows, while writes of rows run beside
+/// each other.
 pub(super) async fn ensure_table(
     conn: &mut PgConnection,
     table: TableId,
     share: bool,
 ) -> Result<(), StoreError> {
     let sql = if share {
-        "SELECT 1 FROM live_tables WHERE id = $1 FOR SHARE"
+        "SELECT 1 FROM live_tables WHERE id = $1 FOR KEY SHARE"
     } else {
         "SELECT 1 FROM live_tables WHERE id = $1"
     };

@@ -29,13 +29,13 @@ pub(super) async fn insert_history(
     let (actor, at) = (audit.actor.0, micros(audit.at));
     for chunk in entries.chunks(MAX_HISTORY_PER_INSERT) {
         let mut args = PgArguments::default();
-        add(&mut args, table.0)?;
-        add(&mut args, action.as_str())?;
-        add(&mut args, actor)?;
-        add(&mut args, at)?;
         for (row, version, changes) in chunk {
+            add(&mut args, table.0)?;
             add(&mut args, row.0)?;
             add(&mut args, *version)?;
+            add(&mut args, action.as_str())?;
+            add(&mut args, actor)?;
+            add(&mut args, at)?;
             add(&mut args, changes.as_str())?;
         }
         let sql = statements::insert_history(POSTGRES, chunk.len());
@@ -80,11 +80,11 @@ pub(super) async fn row_history(
     let sql = statements::row_history(POSTGRES, before_version.is_some());
     let mut query = sqlx::query_as::<_, HistoryRow>(AssertSqlSafe(sql))
         .bind(table.0)
-        .bind(id.0)
-        .bind(i64::from(limit));
+        .bind(id.0);
     if let Some(before) = before_version {
         query = query.bind(before);
     }
+    let query = query.bind(i64::from(limit));
     let rows = query.fetch_all(pool).await?;
     Ok(rows
         .into_iter()

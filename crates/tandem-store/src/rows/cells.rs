@@ -89,17 +89,13 @@ impl<'a> StoredFields<'a> {
         decode(&self.fields[index].field.field_type, stored)
     }
 
-    /// Every stored field's cell, empty where `values` has none.
-    pub fn all_cells(
-        &self,
-        mut values: BTreeMap<FieldId, CellValue>,
-    ) -> BTreeMap<FieldId, CellValue> {
+    /// Every stored field's cell from cells placed by [`StoredFields::place`], empty
+    /// where none was placed.
+    pub fn cells_of(&self, placed: &[Option<&CellValue>]) -> BTreeMap<FieldId, CellValue> {
         self.fields
             .iter()
-            .map(|f| {
-                let id = f.field.id;
-                (id, values.remove(&id).unwrap_or(CellValue::Null))
-            })
+            .zip(placed)
+            .map(|(f, value)| (f.field.id, value.cloned().unwrap_or(CellValue::Null)))
             .collect()
     }
 }

@@ -1,6 +1,7 @@
 //! The SQL text of row writes, reads by id and row history, for both dialects. Every
-//! identifier comes from [`super::layout`], every value is a parameter; the parameter
-//! numbering each function documents is what its backend binds.
+//! identifier comes from [`super::layout`], every value is a parameter; each function
+//! documents its parameters in the order the backend binds them (see
+//! [`super::dialect`] for why none is used twice).
 
 use tandem_domain::TableId;
 use tandem_tables::field::SqlKind;
@@ -17,8 +18,9 @@ const SYSTEM_READ: &str =
 /// The index of the first cell column in a row read.
 pub(crate) const CELLS_START: usize = 8;
 
-/// The most rows one insert statement writes, whatever the parameter limit allows.
-pub(crate) const MAX_ROWS_PER_INSERT: usize = 1_000;
+/// The most rows one statement writes (an insert's rows, a trash's ids), whatever the
+/// parameter limit allows.
+pub(crate) const MAX_ROWS_PER_STATEMENT: usize = 1_000;
 
 /// A row's columns as every read selects them: the system columns, then each stored
 /// field's cell.
@@ -31,14 +33,19 @@ pub(crate) fn row_columns(dialect: Dialect, fields: &StoredFields<'_>) -> String
     columns
 }
 
+/// The parameters of one inserted row besides its cells: its id, the time twice
+/// (created and updated), the actor twice.
+const INSERT_ROW_PARAMS: usize = 5;
+
 /// How many rows of `cells` cell columns one insert statement may write.
 pub(crate) fn rows_per_insert(dialect: Dialect, cells: usize) -> usize {
-    ((dialect.max_params() - 2) / (1 + cells)).clamp(1, MAX_ROWS_PER_INSERT)
+    (dialect.max_params() / (INSERT_ROW_PARAMS + cells)).clamp(1, MAX_ROWS_PER_STATEMENT)
 }
 
-/// Inserts `rows` rows at version 1 with the cells of the fields at `columns`.
-/// Parameters: 1 the time, 2 the actor, then per row its id and its cells in
-/// `columns` order. Returns each row's `id, seq`.
+/// Inserts `rows` rows at version 1 with the cells of the fields at `columns`, as one
+/// `VALUES` list (SQLite's way; PostgreSQL uses [`insert_rows_from_arrays`]).
+/// Parameters, per row: its id, the time, the time, the actor, the actor, then its
+/// cells in `columns` order. Returns each row's `id, seq`.
 pub(crate) fn insert_rows(
     dialect: Dialect,
     table: TableId,
@@ -51,26 +58,59 @@ pub(crate) fn insert_rows(
         names.push_str(", ");
         names.push_str(&fields.get(index).column);
     }
-    let (at, actor) = (dialect.param(1), dialect.param(2));
-    let per_row = 1 + columns.len();
+    let per_row = INSERT_ROW_PARAMS + columns.len();
     let mut sql = format!("INSERT INTO {} ({names}) VALUES ", row_table(table));
     for row in 0..rows {
-        let first = 3 + row * per_row;
+        let first = 1 + row * per_row;
         if row > 0 {
             sql.push_str(", ");
         }
+        let p = |k: usize| dialect.param(first + k);
         sql.push_str(&format!(
-            "({}, 1, {at}, {at}, {actor}, {actor}",
-            dialect.param(first)
+            "({}, 1, {}, {}, {}, {}",
+            p(0),
+            p(1),
+            p(2),
+            p(3),
+            p(4)
         ));
         for (offset, &index) in columns.iter().enumerate() {
+            let n = first + INSERT_ROW_PARAMS + offset;
             sql.push_str(", ");
-            sql.push_str(&dialect.cell_param(first + 1 + offset, fields.get(index).kind));
+            sql.push_str(&dialect.cell_param(n, fields.get(index).kind));
         }
         sql.push(')');
     }
     sql.push_str(" RETURNING id, seq");
     sql
+}
+
+/// PostgreSQL only (SQLite has no arrays): inserts rows at version 1 from one array
+/// per column, each array as long as the rows. Parameters: the row ids (`uuid[]`), the
+/// time, the actor (each used twice), then one array of cells per column in `columns`
+/// order. Returns each row's `id, seq`.
+pub(crate) fn insert_rows_from_arrays(
+    table: TableId,
+    fields: &StoredFields<'_>,
+    columns: &[usize],
+) -> String {
+    let mut names = String::from("id, version, created_at, updated_at, created_by, updated_by");
+    let mut selected = String::from("u.id, 1, $2, $2, $3, $3");
+    let mut arrays = String::from("$1::uuid[]");
+    let mut aliases = String::from("id");
+    for (offset, &index) in columns.iter().enumerate() {
+        let field = fields.get(index);
+        names.push_str(&format!(", {}", field.column));
+        selected.push_str(&format!(", u.c{offset}"));
+        let param = Dialect::Postgres.cell_param(4 + offset, field.kind);
+        arrays.push_str(&format!(", {param}[]"));
+        aliases.push_str(&format!(", c{offset}"));
+    }
+    format!(
+        "INSERT INTO {} ({names}) SELECT {selected} FROM unnest({arrays}) AS u({aliases}) \
+         RETURNING id, seq",
+        row_table(table)
+    )
 }
 
 /// One row by id (parameter 1), live or trashed, locked for the transaction on
@@ -95,8 +135,7 @@ pub(crate) fn row_by_id(
 }
 
 /// Writes the cells of the fields at `columns` into one live row and moves its version
-/// on. Parameters: 1 the time, 2 the actor, 3 the row id, then the cells in `columns`
-/// order.
+/// on. Parameters: the cells in `columns` order, the time, the actor, the row id.
 pub(crate) fn update_cells(
     dialect: Dialect,
     table: TableId,
@@ -109,16 +148,17 @@ pub(crate) fn update_cells(
         sets.push_str(&format!(
             "{} = {}, ",
             field.column,
-            dialect.cell_param(4 + offset, field.kind)
+            dialect.cell_param(1 + offset, field.kind)
         ));
     }
+    let next = columns.len() + 1;
     format!(
         "UPDATE {} SET {sets}version = version + 1, updated_at = {}, updated_by = {} \
          WHERE id = {} AND deleted_at IS NULL",
         row_table(table),
-        dialect.param(1),
-        dialect.param(2),
-        dialect.param(3)
+        dialect.param(next),
+        dialect.param(next + 1),
+        dialect.param(next + 2)
     )
 }
 
@@ -158,26 +198,28 @@ pub(crate) fn restore_rows(
     )
 }
 
-/// One page of the trash, most recently trashed first, then by id. Parameters: the
-/// page size, then, when `after`, the last row's `deleted_at` and id.
+/// One page of the trash, most recently trashed first, then by id. Parameters: when
+/// `after`, the last row's `deleted_at` twice and its id; then the page size.
 pub(crate) fn list_trash(
     dialect: Dialect,
     table: TableId,
     fields: &StoredFields<'_>,
     after: bool,
 ) -> String {
-    let after = if after {
-        let (at, id) = (dialect.param(2), dialect.param(3));
-        format!(" AND (deleted_at < {at} OR (deleted_at = {at} AND id > {id}))")
+    let (after, limit) = if after {
+        let (at, same_at, id) = (dialect.param(1), dialect.param(2), dialect.param(3));
+        (
+            format!(" AND (deleted_at < {at} OR (deleted_at = {same_at} AND id > {id}))"),
+            dialect.param(4),
+        )
     } else {
-        String::new()
+        (String::new(), dialect.param(1))
     };
     format!(
         "SELECT {} FROM {} WHERE deleted_at IS NOT NULL{after} \
-         ORDER BY deleted_at DESC, id LIMIT {}",
+         ORDER BY deleted_at DESC, id LIMIT {limit}",
         row_columns(dialect, fields),
         row_table(table),
-        dialect.param(1)
     )
 }
 
@@ -202,25 +244,24 @@ pub(crate) fn purge_rows(dialect: Dialect, table: TableId) -> String {
     )
 }
 
-/// The most history entries one insert statement writes: each binds three parameters.
+/// The most history entries one insert statement writes (seven parameters each).
 pub(crate) const MAX_HISTORY_PER_INSERT: usize = 1_000;
 
-/// Records `entries` history entries of one table, one action, actor and time.
-/// Parameters: 1 the table id, 2 the action, 3 the actor, 4 the time, then per entry
-/// its row id, version and changes (JSON text).
+/// Records `entries` history entries. Parameters, per entry: the table id, the row id,
+/// the version, the action, the actor, the time, the changes (JSON text).
 pub(crate) fn insert_history(dialect: Dialect, entries: usize) -> String {
     let values: Vec<String> = (0..entries)
         .map(|i| {
-            let first = 5 + 3 * i;
+            let p = |k: usize| dialect.param(7 * i + k);
             format!(
                 "({}, {}, {}, {}, {}, {}, {})",
-                dialect.param(1),
-                dialect.param(first),
-                dialect.param(first + 1),
-                dialect.param(2),
-                dialect.param(3),
-                dialect.param(4),
-                dialect.cell_param(first + 2, SqlKind::Json)
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                dialect.cell_param(7 * i + 7, SqlKind::Json)
             )
         })
         .collect();
@@ -231,21 +272,23 @@ pub(crate) fn insert_history(dialect: Dialect, entries: usize) -> String {
     )
 }
 
-/// A row's history, newest first. Parameters: 1 the table id, 2 the row id, 3 the page
-/// size, then, when `before`, the version entries must be below.
+/// A row's history, newest first. Parameters: the table id, the row id, when
+/// `before` the version entries must be below, then the page size.
 pub(crate) fn row_history(dialect: Dialect, before: bool) -> String {
-    let before = if before {
-        format!(" AND version < {}", dialect.param(4))
+    let (before, limit) = if before {
+        (
+            format!(" AND version < {}", dialect.param(3)),
+            dialect.param(4),
+        )
     } else {
-        String::new()
+        (String::new(), dialect.param(3))
     };
     let changes = dialect.read_cell("changes", SqlKind::Json);
     format!(
         "SELECT version, action, actor, at, {changes} FROM table_row_history \
-         WHERE table_id = {} AND row_id = {}{before} ORDER BY version DESC LIMIT {}",
+         WHERE table_id = {} AND row_id = {}{before} ORDER BY version DESC LIMIT {limit}",
         dialect.param(1),
         dialect.param(2),
-        dialect.param(3)
     )
 }
 
@@ -278,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn inserts_share_the_time_and_actor_and_number_each_rows_cells() {
+    fn inserts_number_each_rows_parameters_in_text_order() {
         let all = [
             field(2, FieldType::Text),
             field(3, FieldType::CreatedAt),
@@ -295,8 +338,36 @@ mod tests {
         );
         assert!(
             sql.ends_with(
-                "VALUES ($3, 1, $1, $1, $2, $2, $4::text, $5::jsonb), \
-                 ($6, 1, $1, $1, $2, $2, $7::text, $8::jsonb) RETURNING id, seq"
+                "VALUES ($1, 1, $2, $3, $4, $5, $6::text, $7::jsonb), \
+                 ($8, 1, $9, $10, $11, $12, $13::text, $14::jsonb) RETURNING id, seq"
+            ),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn postgres_inserts_read_one_array_per_column() {
+        let all = [field(2, FieldType::Text), field(4, FieldType::Json)];
+        let fields = StoredFields::of(&all);
+        let sql = insert_rows_from_arrays(TableId(Uuid::from_u128(1)), &fields, &[1]);
+        assert!(
+            sql.ends_with(
+                "SELECT u.id, 1, $2, $2, $3, $3, u.c0 \
+                 FROM unnest($1::uuid[], $4::jsonb[]) AS u(id, c0) RETURNING id, seq"
+            ),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn sqlite_parameters_are_anonymous_and_in_bind_order() {
+        let all = [field(2, FieldType::Text)];
+        let fields = StoredFields::of(&all);
+        let sql = update_cells(Dialect::Sqlite, TableId(Uuid::from_u128(1)), &fields, &[0]);
+        assert!(
+            sql.ends_with(
+                "SET f_00000000000000000000000000000002 = ?, version = version + 1, \
+                 updated_at = ?, updated_by = ? WHERE id = ? AND deleted_at IS NULL"
             ),
             "{sql}"
         );
@@ -305,8 +376,8 @@ mod tests {
     #[test]
     fn inserts_stay_under_each_backends_parameter_limit() {
         assert_eq!(rows_per_insert(Dialect::Sqlite, 20), 1_000);
-        assert_eq!(rows_per_insert(Dialect::Sqlite, 100), 324);
-        assert_eq!(rows_per_insert(Dialect::Postgres, 100), 648);
+        assert_eq!(rows_per_insert(Dialect::Sqlite, 100), 312);
+        assert_eq!(rows_per_insert(Dialect::Postgres, 100), 624);
         assert_eq!(rows_per_insert(Dialect::Postgres, 100_000), 1);
     }
 }

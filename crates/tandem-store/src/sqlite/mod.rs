@@ -38,7 +38,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, SubsecRound, Timelike, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -138,8 +138,26 @@ impl Store for SqliteStore {
 }
 
 /// Writes a time in the stored format, truncated to microseconds as PostgreSQL keeps it.
+///
+/// Written field by field rather than through `format(TIME_FORMAT)`, which parses the
+/// pattern on every call: a bulk insert encodes several instants per row. Years
+/// outside 0..=9999 and leap seconds take the general path.
 fn encode_time(at: DateTime<Utc>) -> String {
-    at.trunc_subsecs(6).format(TIME_FORMAT).to_string()
+    let at = at.trunc_subsecs(6);
+    let (date, time) = (at.date_naive(), at.time());
+    if (0..=9999).contains(&date.year()) && time.nanosecond() < 1_000_000_000 {
+        return format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            date.year(),
+            date.month(),
+            date.day(),
+            time.hour(),
+            time.minute(),
+            time.second(),
+            time.nanosecond() / 1_000
+        );
+    }
+    at.format(TIME_FORMAT).to_string()
 }
 
 /// Reads a time written by [`encode_time`]; `column` names it in the error.
@@ -231,6 +249,21 @@ mod tests {
         let mut sorted = texts.clone();
         sorted.sort();
         assert_eq!(texts, sorted);
+    }
+
+    #[test]
+    fn stored_times_are_written_as_the_format_says() {
+        let instants = [
+            Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap()
+                + Duration::nanoseconds(999_999_999),
+            Utc.with_ymd_and_hms(9999, 6, 7, 8, 9, 10).unwrap() + Duration::microseconds(42),
+            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
+        ];
+        for at in instants {
+            let general = at.trunc_subsecs(6).format(TIME_FORMAT).to_string();
+            assert_eq!(encode_time(at), general);
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, Encode, Row, Sqlite, SqliteConnection, Type};
 use tandem_domain::{RowId, TableId, UserId};
-use tandem_tables::field::{SqlKind, Stored};
+use tandem_tables::field::{CellValue, SqlKind, Stored};
 
 use super::{decode_id, decode_opt_time, decode_time, encode_id, encode_time};
 use crate::StoreError;
@@ -35,6 +35,20 @@ pub(super) fn add_cell(args: &mut SqliteArguments, stored: Stored) -> Result<(),
         Stored::Date(d) => add(args, encode_date(d)),
         Stored::Timestamp(t) => add(args, encode_time(t)),
         Stored::Uuid(u) => add(args, encode_id(u)),
+    }
+}
+
+/// Adds one cell, written straight from the value (text without a copy made first;
+/// the same encodings as [`add_cell`] of its stored form).
+pub(super) fn add_value(
+    args: &mut SqliteArguments,
+    value: Option<&CellValue>,
+) -> Result<(), sqlx::Error> {
+    match value {
+        Some(CellValue::Text(s)) => add(args, s.as_str()),
+        Some(CellValue::Option(id)) => add(args, id.as_str()),
+        Some(value) => add_cell(args, value.to_stored()),
+        None => add(args, None::<String>),
     }
 }
 

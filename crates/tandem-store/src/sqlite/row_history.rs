@@ -31,13 +31,13 @@ pub(super) async fn insert_history(
     );
     for chunk in entries.chunks(MAX_HISTORY_PER_INSERT) {
         let mut args = SqliteArguments::default();
-        add(&mut args, table.as_str())?;
-        add(&mut args, action.as_str())?;
-        add(&mut args, actor.as_str())?;
-        add(&mut args, at.as_str())?;
         for (row, version, changes) in chunk {
+            add(&mut args, table.as_str())?;
             add(&mut args, encode_id(row.0))?;
             add(&mut args, *version)?;
+            add(&mut args, action.as_str())?;
+            add(&mut args, actor.as_str())?;
+            add(&mut args, at.as_str())?;
             add(&mut args, changes.as_str())?;
         }
         let sql = statements::insert_history(SQLITE, chunk.len());
@@ -82,11 +82,11 @@ pub(super) async fn row_history(
     let sql = statements::row_history(SQLITE, before_version.is_some());
     let mut query = sqlx::query_as::<_, HistoryRow>(AssertSqlSafe(sql))
         .bind(encode_id(table.0))
-        .bind(encode_id(id.0))
-        .bind(i64::from(limit));
+        .bind(encode_id(id.0));
     if let Some(before) = before_version {
         query = query.bind(before);
     }
+    let query = query.bind(i64::from(limit));
     let rows = query.fetch_all(pool).await?;
     Ok(rows
         .into_iter()

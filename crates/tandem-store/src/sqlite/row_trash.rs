@@ -4,8 +4,6 @@
 //! Trashing and restoring move the version but leave `updated_at`/`updated_by`, which
 //! say when and by whom the row's cells last changed; history says who trashed it.
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{AssertSqlSafe, SqlitePool};
@@ -16,7 +14,8 @@ use super::row_history::insert_history;
 use super::{BEGIN_WRITE, decode_id, encode_id, encode_time};
 use crate::rows::cells::StoredFields;
 use crate::rows::dialect::Dialect;
-use crate::rows::statements::{self, MAX_ROWS_PER_INSERT};
+use crate::rows::statements::{self, MAX_ROWS_PER_STATEMENT};
+use crate::rows::writes::{in_order, moved_entries, unique_ids};
 use crate::rows::{RowAction, RowWriteError, StoredRow};
 use crate::{StoreError, TableField};
 
@@ -33,12 +32,11 @@ pub(super) async fn move_rows(
     audit: &AuditContext,
 ) -> Result<Vec<StoredRow>, RowWriteError> {
     let stored = StoredFields::of(fields);
-    let mut seen = HashSet::with_capacity(ids.len());
-    let unique: Vec<RowId> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+    let unique = unique_ids(ids);
     let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     ensure_table(&mut tx, table).await?;
     let mut moved = Vec::with_capacity(unique.len());
-    for chunk in unique.chunks(MAX_ROWS_PER_INSERT) {
+    for chunk in unique.chunks(MAX_ROWS_PER_STATEMENT) {
         let mut args = SqliteArguments::default();
         let sql = if action == RowAction::Trashed {
             add(&mut args, encode_time(audit.at))?;
@@ -54,19 +52,13 @@ pub(super) async fn move_rows(
             .fetch_all(&mut *tx)
             .await
             .map_err(StoreError::from)?;
-        let mut rows = rows
+        let rows = rows
             .iter()
-            .map(|row| decode_row(row, &stored).map(|row| (row.id, row)))
-            .collect::<Result<HashMap<_, _>, _>>()?;
-        for id in chunk {
-            moved.push(rows.remove(id).ok_or(RowWriteError::MissingRow(*id))?);
-        }
+            .map(|row| decode_row(row, &stored))
+            .collect::<Result<Vec<_>, _>>()?;
+        moved.extend(in_order(chunk, rows)?);
     }
-    let history: Vec<_> = moved
-        .iter()
-        .map(|row| (row.id, row.version, "{}".to_owned()))
-        .collect();
-    insert_history(&mut tx, table, action, audit, &history).await?;
+    insert_history(&mut tx, table, action, audit, &moved_entries(&moved)).await?;
     tx.commit().await?;
     Ok(moved)
 }
@@ -82,10 +74,14 @@ pub(super) async fn list_trash(
     let mut conn = pool.acquire().await?;
     ensure_table(&mut conn, table).await?;
     let sql = statements::list_trash(SQLITE, table, &stored, after.is_some());
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(i64::from(limit));
+    let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some((at, id)) = after {
-        query = query.bind(encode_time(at)).bind(encode_id(id.0));
+        query = query
+            .bind(encode_time(at))
+            .bind(encode_time(at))
+            .bind(encode_id(id.0));
     }
+    let query = query.bind(i64::from(limit));
     let rows = query.fetch_all(&mut *conn).await?;
     rows.iter().map(|row| decode_row(row, &stored)).collect()
 }

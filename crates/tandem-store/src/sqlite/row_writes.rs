@@ -1,30 +1,28 @@
 //! Inserting and updating rows on SQLite. Inserts go as multi-row statements (up to
-//! [`MAX_ROWS_PER_INSERT`] rows, fewer when the parameter limit says so); an update
-//! reads its row first, writes only the cells that change, and records history.
+//! 1,000 rows, fewer when the parameter limit says so); an update reads its row
+//! first, writes only the cells that change, and records history.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use chrono::SubsecRound;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
-use tandem_domain::{AuditContext, TableId};
-use tandem_tables::field::{CellValue, Stored};
+use tandem_domain::{AuditContext, RowId, TableId};
 use uuid::Uuid;
 
-use super::row_codec::{add, add_cell, decode_row, ensure_table};
+use super::row_codec::{add, add_cell, add_value, decode_row, ensure_table};
 use super::row_history::insert_history;
 use super::{BEGIN_WRITE, decode_id, encode_id, encode_time, on_unique_violation};
 use crate::rows::cells::StoredFields;
 use crate::rows::dialect::Dialect;
-use crate::rows::history::{changes_of, encode_changes};
-use crate::rows::statements::{self, MAX_ROWS_PER_INSERT, rows_per_insert};
+use crate::rows::statements::{self, rows_per_insert};
+use crate::rows::writes::{PatchedRow, inserted_rows, patchable};
 use crate::rows::{NewRow, RowAction, RowChange, RowPatch, RowWriteError, StoredRow};
 use crate::{StoreError, TableField};
 
 const SQLITE: Dialect = Dialect::Sqlite;
 
 /// The constraint a taken row id breaks.
-pub(super) const ROW_ID_TAKEN: &str = "rows.id";
+const ROW_ID_TAKEN: &str = "rows.id";
 
 pub(super) async fn insert_rows(
     pool: &SqlitePool,
@@ -47,19 +45,18 @@ pub(super) async fn insert_rows(
     let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     ensure_table(&mut tx, table).await?;
     let mut seqs: HashMap<Uuid, i64> = HashMap::with_capacity(rows.len());
-    let per_statement = rows_per_insert(SQLITE, columns.len()).min(MAX_ROWS_PER_INSERT);
+    let per_statement = rows_per_insert(SQLITE, columns.len());
     for (chunk, cells) in rows.chunks(per_statement).zip(placed.chunks(per_statement)) {
         let sql = statements::insert_rows(SQLITE, table, &stored, &columns, chunk.len());
         let mut args = SqliteArguments::default();
-        add(&mut args, at.as_str())?;
-        add(&mut args, actor.as_str())?;
         for (row, cells) in chunk.iter().zip(cells) {
             add(&mut args, encode_id(row.id.0))?;
+            add(&mut args, at.as_str())?;
+            add(&mut args, at.as_str())?;
+            add(&mut args, actor.as_str())?;
+            add(&mut args, actor.as_str())?;
             for &index in &columns {
-                add_cell(
-                    &mut args,
-                    cells[index].map_or(Stored::Null, CellValue::to_stored),
-                )?;
+                add_value(&mut args, cells[index])?;
             }
         }
         let returned: Vec<(String, i64)> = sqlx::query_as_with(AssertSqlSafe(sql), args)
@@ -71,30 +68,7 @@ pub(super) async fn insert_rows(
         }
     }
     tx.commit().await?;
-
-    let at = audit.at.trunc_subsecs(6);
-    rows.iter()
-        .map(|row| {
-            let seq = seqs.get(&row.id.0).copied().ok_or_else(|| {
-                StoreError::Other(sqlx::Error::Protocol(format!(
-                    "no seq returned for row {}",
-                    row.id
-                )))
-            })?;
-            Ok(StoredRow {
-                id: row.id,
-                version: 1,
-                autonumber: seq,
-                created_at: at,
-                updated_at: at,
-                created_by: audit.actor,
-                updated_by: audit.actor,
-                deleted_at: None,
-                cells: stored.all_cells(row.cells.iter().cloned().collect()),
-            })
-        })
-        .collect::<Result<_, StoreError>>()
-        .map_err(RowWriteError::from)
+    Ok(inserted_rows(&stored, rows, &placed, &seqs, audit)?)
 }
 
 pub(super) async fn update_rows(
@@ -117,77 +91,40 @@ pub(super) async fn update_rows(
     let mut changes = Vec::with_capacity(patches.len());
     let mut history = Vec::new();
     for (patch, cells) in patches.iter().zip(placed) {
-        let current = live_row(&mut tx, &select, &stored, patch).await?;
-        let mut after = current.clone();
-        let mut before = BTreeMap::new();
-        let mut columns = Vec::new();
-        for (index, value) in cells.into_iter().enumerate() {
-            let Some(value) = value else { continue };
-            let id = stored.get(index).field.id;
-            if after.cells.get(&id) != Some(value) {
-                let old = after.cells.insert(id, value.clone());
-                before.insert(id, old.unwrap_or(CellValue::Null));
-                columns.push(index);
-            }
-        }
-        if !columns.is_empty() {
-            let sql = statements::update_cells(SQLITE, table, &stored, &columns);
+        let current = read_row(&mut tx, &select, &stored, patch.id).await?;
+        let patched = PatchedRow::new(&stored, patchable(patch, current)?, cells);
+        if patched.changed() {
+            let sql = statements::update_cells(SQLITE, table, &stored, &patched.columns);
             let mut args = SqliteArguments::default();
+            for &index in &patched.columns {
+                add_cell(&mut args, patched.value(&stored, index))?;
+            }
             add(&mut args, at.as_str())?;
             add(&mut args, actor.as_str())?;
             add(&mut args, encode_id(patch.id.0))?;
-            for &index in &columns {
-                let id = stored.get(index).field.id;
-                let value = after
-                    .cells
-                    .get(&id)
-                    .map_or(Stored::Null, CellValue::to_stored);
-                add_cell(&mut args, value)?;
-            }
             sqlx::query_with(AssertSqlSafe(sql), args)
                 .execute(&mut *tx)
                 .await?;
-            after.version += 1;
-            after.updated_at = audit.at.trunc_subsecs(6);
-            after.updated_by = audit.actor;
-            let changed = before.iter().map(|(id, old)| (*id, old, &after.cells[id]));
-            history.push((
-                patch.id,
-                after.version,
-                encode_changes(&changes_of(changed)),
-            ));
         }
-        changes.push(RowChange { row: after, before });
+        let (change, entry) = patched.finish(audit);
+        changes.push(change);
+        history.extend(entry);
     }
     insert_history(&mut tx, table, RowAction::Updated, audit, &history).await?;
     tx.commit().await?;
     Ok(changes)
 }
 
-/// The live row a patch names, checked against its `if_version`.
-async fn live_row(
+/// The row `id`, live or trashed.
+async fn read_row(
     conn: &mut SqliteConnection,
     select: &str,
     fields: &StoredFields<'_>,
-    patch: &RowPatch,
-) -> Result<StoredRow, RowWriteError> {
+    id: RowId,
+) -> Result<Option<StoredRow>, StoreError> {
     let row: Option<SqliteRow> = sqlx::query(AssertSqlSafe(select.to_owned()))
-        .bind(encode_id(patch.id.0))
+        .bind(encode_id(id.0))
         .fetch_optional(conn)
-        .await
-        .map_err(StoreError::from)?;
-    let row = match row {
-        Some(row) => decode_row(&row, fields)?,
-        None => return Err(RowWriteError::MissingRow(patch.id)),
-    };
-    if row.deleted_at.is_some() {
-        return Err(RowWriteError::MissingRow(patch.id));
-    }
-    match patch.if_version {
-        Some(expected) if expected != row.version => Err(RowWriteError::Stale {
-            row: patch.id,
-            current: row.version,
-        }),
-        _ => Ok(row),
-    }
+        .await?;
+    row.map(|row| decode_row(&row, fields)).transpose()
 }

@@ -21,6 +21,7 @@ mod rotation;
 mod row_conversions;
 mod row_ddl;
 mod row_query;
+mod row_speed;
 mod row_trash;
 mod row_updates;
 mod rows;

@@ -96,6 +96,36 @@ async fn an_update_writes_only_the_cells_it_names() {
 }
 
 #[tokio::test]
+async fn concurrent_updates_of_different_cells_both_survive() {
+    let f = Fixture::new().await;
+    let (ada, table, fields, row) = one_row(&f).await;
+    let (title, status) = (&fields[0], &fields[2]);
+    let audit = f.audit_ctx(&ada);
+    let first = [patch(row.id, vec![cell(title, json!("Ship"))])];
+    let second = [patch(row.id, vec![cell(status, json!("todo"))])];
+
+    let (a, b) = tokio::join!(
+        f.store.update_rows(table.id, &fields, &first, &audit),
+        f.store.update_rows(table.id, &fields, &second, &audit),
+    );
+
+    let mut versions = [a.unwrap()[0].row.version, b.unwrap()[0].row.version];
+    versions.sort_unstable();
+    assert_eq!(versions, [2, 3]);
+    let read = f.row(&table, &fields, row.id).await.unwrap();
+    assert_eq!(read.cells[&title.id], CellValue::Text("Ship".into()));
+    assert_eq!(read.cells[&status.id].to_json(), json!("todo"));
+    assert_eq!(
+        f.store
+            .row_history(table.id, row.id, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
 async fn a_stale_version_is_refused_with_the_current_one() {
     let f = Fixture::new().await;
     let (ada, table, fields, row) = one_row(&f).await;
