@@ -11,6 +11,8 @@ use tandem_tables::field::{CellValue, SqlKind, Stored};
 use uuid::Uuid;
 
 use super::micros;
+use sqlx::AssertSqlSafe;
+
 use crate::StoreError;
 use crate::rows::StoredRow;
 use crate::rows::cells::StoredFields;
@@ -164,4 +166,13 @@ pub(super) async fn ensure_table(
         .fetch_optional(conn)
         .await?;
     found.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
+/// Runs one statement of DDL (never cached: it runs once).
+pub(super) async fn run(conn: &mut PgConnection, sql: String) -> Result<(), StoreError> {
+    sqlx::query(AssertSqlSafe(sql))
+        .persistent(false)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -5,14 +5,11 @@
 //! counts what a change would empty.
 
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
-use tandem_domain::FieldId;
+use sqlx::{AssertSqlSafe, PgConnection, Row};
 use tandem_tables::field::{FieldType, Limits, Stored};
 use uuid::Uuid;
 
-use super::row_codec::{add, add_cell, read_cell};
-use super::row_ddl::run;
-use super::table_fields::field_by_id;
+use super::row_codec::{add, add_cell, read_cell, run};
 use crate::rows::conversion::{
     CONVERSION_PAGE, ColumnChange, column_change, convert_page, count_lost,
 };
@@ -75,30 +72,22 @@ pub(super) async fn convert_cells(
     Ok(())
 }
 
-/// How many non-empty cells of field `id` changing to `to` would empty; nothing is
-/// written. `NotFound` if there is no such field; a change the store refuses (see
+/// How many non-empty cells of `field` changing to `to` would empty, read on `conn`
+/// (the caller's snapshot); nothing is written. A change the store refuses (see
 /// [`column_change`]) is refused here too.
 pub(super) async fn conversion_loss(
-    pool: &PgPool,
-    id: FieldId,
+    conn: &mut PgConnection,
+    field: &TableField,
     to: &FieldType,
     limits: &Limits,
 ) -> Result<u64, StoreError> {
-    // One read-only snapshot, so every page sees the same rows.
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let field = field_by_id(&mut tx, id, false)
-        .await?
-        .ok_or(StoreError::NotFound)?;
     if column_change(&field.field_type, to)? == ColumnChange::None {
         return Ok(0);
     }
     let mut lost = 0;
     let mut after = None;
     loop {
-        let cells = cells_page(&mut tx, &field, after).await?;
+        let cells = cells_page(conn, field, after).await?;
         let full = cells.len() == CONVERSION_PAGE;
         after = cells.last().map(|(id, _)| *id);
         let values = cells.into_iter().map(|(_, stored)| stored).collect();

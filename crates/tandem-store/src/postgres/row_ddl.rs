@@ -2,11 +2,12 @@
 //! inside the transaction of the metadata change it goes with, so a table and its
 //! row table, or a field and its column, never exist one without the other.
 
-use sqlx::{AssertSqlSafe, PgConnection};
+use sqlx::PgConnection;
 use tandem_domain::{ProjectId, TableId, WorkspaceId};
 use tandem_tables::field::Limits;
 use uuid::Uuid;
 
+use super::row_codec::run;
 use super::row_convert::convert_cells;
 use crate::rows::conversion::{ColumnChange, column_change};
 use crate::rows::ddl;
@@ -15,15 +16,6 @@ use crate::rows::layout::{field_column, is_stored};
 use crate::{StoreError, TableField};
 
 const POSTGRES: Dialect = Dialect::Postgres;
-
-/// Runs one statement of DDL (never cached: it runs once).
-pub(super) async fn run(conn: &mut PgConnection, sql: String) -> Result<(), StoreError> {
-    sqlx::query(AssertSqlSafe(sql))
-        .persistent(false)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
 
 pub(super) async fn create_row_table(
     conn: &mut PgConnection,

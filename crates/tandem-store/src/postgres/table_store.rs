@@ -210,6 +210,14 @@ impl TableStore for PgStore {
         to: &FieldType,
         limits: &Limits,
     ) -> Result<u64, StoreError> {
-        row_convert::conversion_loss(&self.pool, id, to, limits).await
+        // One read-only snapshot, so every page of cells sees the same rows.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let field = table_fields::field_by_id(&mut tx, id, false)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        row_convert::conversion_loss(&mut tx, &field, to, limits).await
     }
 }

@@ -11,6 +11,8 @@ use tandem_domain::{RowId, TableId, UserId};
 use tandem_tables::field::{CellValue, SqlKind, Stored};
 
 use super::{decode_id, decode_opt_time, decode_time, encode_id, encode_time};
+use sqlx::AssertSqlSafe;
+
 use crate::StoreError;
 use crate::rows::StoredRow;
 use crate::rows::cells::StoredFields;
@@ -116,4 +118,13 @@ pub(super) async fn ensure_table(
         .fetch_optional(conn)
         .await?;
     found.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
+/// Runs one statement of DDL (never cached: it runs once).
+pub(super) async fn run(conn: &mut SqliteConnection, sql: String) -> Result<(), StoreError> {
+    sqlx::query(AssertSqlSafe(sql))
+        .persistent(false)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -2,10 +2,11 @@
 //! inside the transaction of the metadata change it goes with, so a table and its
 //! row table, or a field and its column, never exist one without the other.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use sqlx::SqliteConnection;
 use tandem_domain::{ProjectId, TableId, WorkspaceId};
 use tandem_tables::field::Limits;
 
+use super::row_codec::run;
 use super::row_convert::convert_cells;
 use super::{decode_id, encode_id};
 use crate::rows::conversion::{ColumnChange, column_change};
@@ -15,15 +16,6 @@ use crate::rows::layout::{field_column, is_stored};
 use crate::{StoreError, TableField};
 
 const SQLITE: Dialect = Dialect::Sqlite;
-
-/// Runs one statement of DDL (never cached: it runs once).
-pub(super) async fn run(conn: &mut SqliteConnection, sql: String) -> Result<(), StoreError> {
-    sqlx::query(AssertSqlSafe(sql))
-        .persistent(false)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
 
 pub(super) async fn create_row_table(
     conn: &mut SqliteConnection,

@@ -210,6 +210,11 @@ impl TableStore for SqliteStore {
         to: &FieldType,
         limits: &Limits,
     ) -> Result<u64, StoreError> {
-        row_convert::conversion_loss(&self.pool, id, to, limits).await
+        // One read transaction, so every page of cells sees the same rows.
+        let mut tx = self.pool.begin().await?;
+        let field = table_fields::field_by_id(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        row_convert::conversion_loss(&mut tx, &field, to, limits).await
     }
 }
