@@ -36,6 +36,9 @@ pub struct RowSeed {
     pub later: bool,
     /// Written by the editor rather than the owner.
     pub by_editor: bool,
+    /// Edited afterwards by the other writer, a millisecond later, with its cells
+    /// drawn again from `cells` reversed.
+    pub edited: bool,
     pub trashed: bool,
 }
 
@@ -65,12 +68,14 @@ pub fn any_case() -> impl Strategy<Value = Case> {
         prop::collection::vec(any::<u8>(), MAX_FIELDS),
         any::<bool>(),
         any::<bool>(),
+        prop::bool::weighted(0.3),
         prop::bool::weighted(0.15),
     )
-        .prop_map(|(cells, later, by_editor, trashed)| RowSeed {
+        .prop_map(|(cells, later, by_editor, edited, trashed)| RowSeed {
             cells,
             later,
             by_editor,
+            edited,
             trashed,
         });
     let leaf = (

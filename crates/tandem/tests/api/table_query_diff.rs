@@ -39,6 +39,10 @@ struct Desk {
     cast: Cast,
     scene: Scene,
     tables: AtomicUsize,
+    /// Live rows over all cases, and pages read past the first, to show the run compared
+    /// more than empty pages.
+    rows: AtomicUsize,
+    pages: AtomicUsize,
 }
 
 #[test]
@@ -53,6 +57,8 @@ fn random_queries_over_http_page_exactly_as_the_reference_evaluator() {
             cast,
             scene,
             tables: AtomicUsize::new(0),
+            rows: AtomicUsize::new(0),
+            pages: AtomicUsize::new(0),
         }
     });
     let config = Config {
@@ -67,6 +73,24 @@ fn random_queries_over_http_page_exactly_as_the_reference_evaluator() {
     if let Err(failure) = outcome {
         panic!("{failure}");
     }
+    let (rows, pages) = (desk.rows.into_inner(), desk.pages.into_inner());
+    assert!(
+        rows > 0 && pages > 0,
+        "{rows} rows, {pages} pages after the first"
+    );
+}
+
+/// The cells a row is written with: every field the server does not set, by name.
+fn writable_cells(fields: &[FieldDef], seeds: &[u8], ctx: &Context) -> Map<String, Value> {
+    fields
+        .iter()
+        .zip(seeds)
+        .filter(|(f, _)| !f.field_type.is_read_only())
+        .map(|(f, seed)| {
+            let value = cell_json(&f.field_type, *seed, ctx);
+            (f.name.as_str().to_owned(), value)
+        })
+        .collect()
 }
 
 async fn run_case(desk: &Desk, case: Case) -> Result<(), TestCaseError> {
@@ -106,19 +130,26 @@ async fn run_case(desk: &Desk, case: Case) -> Result<(), TestCaseError> {
         } else {
             owner
         };
-        let cells: Map<String, Value> = fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| !f.field_type.is_read_only())
-            .map(|(j, f)| {
-                let value = cell_json(&f.field_type, seed.cells[j], &ctx);
-                (f.name.as_str().to_owned(), value)
-            })
-            .collect();
+        let cells = writable_cells(&fields, &seed.cells, &ctx);
         let (status, row) = app
             .call(Method::POST, &rows_path, by, Some(json!({"fields": cells})))
             .await;
         prop_assert_eq!(status, StatusCode::CREATED, "{}", row);
+        if seed.edited {
+            app.clock.advance(Duration::milliseconds(1));
+            let other = if seed.by_editor {
+                owner
+            } else {
+                &desk.cast.editor
+            };
+            let again: Vec<u8> = seed.cells.iter().rev().copied().collect();
+            let cells = writable_cells(&fields, &again, &ctx);
+            let path = format!("{rows_path}/{}", row["id"].as_str().unwrap());
+            let (status, body) = app
+                .call(Method::PATCH, &path, other, Some(json!({"fields": cells})))
+                .await;
+            prop_assert_eq!(status, StatusCode::OK, "{}", body);
+        }
         if seed.trashed {
             trashed.push(row["id"].clone());
         }
@@ -140,11 +171,14 @@ async fn run_case(desk: &Desk, case: Case) -> Result<(), TestCaseError> {
         .map(|item| reference_row(&fields, item))
         .collect();
     prop_assert_eq!(live.len(), case.rows.len() - trashed.len());
+    desk.rows.fetch_add(live.len(), Ordering::Relaxed);
 
     for seed in &case.queries {
         let query = to_query(seed, &fields, &ctx);
         for transport in [Transport::Url, Transport::Json] {
-            page_through(app, owner, &rows_path, &schema, &live, &query, transport).await?;
+            let pages =
+                page_through(app, owner, &rows_path, &schema, &live, &query, transport).await?;
+            desk.pages.fetch_add(pages, Ordering::Relaxed);
         }
     }
     Ok(())
@@ -157,7 +191,7 @@ enum Transport {
 }
 
 /// Pages through `query` over `transport` from the start to its last page, each page
-/// compared with the reference's.
+/// compared with the reference's; how many pages followed the first.
 async fn page_through(
     app: &TestApp,
     by: &crate::helpers::TestUser,
@@ -166,7 +200,7 @@ async fn page_through(
     live: &[Row],
     query: &Query,
     transport: Transport,
-) -> Result<(), TestCaseError> {
+) -> Result<usize, TestCaseError> {
     let written = query.to_query_string();
     let mut query = query.clone();
     for page_number in 0..=live.len() + 1 {
@@ -199,7 +233,7 @@ async fn page_through(
                         TestCaseError::fail(format!("{context}: cursor {token}: {e}"))
                     })?);
             }
-            None => return Ok(()),
+            None => return Ok(page_number),
         }
     }
     Err(TestCaseError::fail(format!(
