@@ -1,5 +1,6 @@
-//! Property tests: no input panics the parsers, and printing then parsing gives the same
-//! AST back (URL grammar and JSON twin).
+//! Property tests: no input panics the parsers (arbitrary text, percent-encoded bytes,
+//! valid queries mutated), and printing then parsing gives the same AST back (URL grammar
+//! and JSON twin).
 
 use proptest::prelude::*;
 
@@ -115,6 +116,84 @@ fn query() -> impl Strategy<Value = Query> {
         )
 }
 
+/// Splice-ins for mutated queries: broken and overlong escapes, the grammar's
+/// punctuation, reserved words and operators.
+const TOKENS: [&str; 22] = [
+    "%",
+    "%Z",
+    "%FF",
+    "%C3%28",
+    "%C0%AF",
+    "%ED%A0%80",
+    "%00",
+    "(",
+    ")",
+    ",",
+    ".",
+    "\"",
+    "\\",
+    "&",
+    "=",
+    "*",
+    "not.",
+    "or=(",
+    "and(",
+    "in.(",
+    "is.",
+    "%25",
+];
+
+/// `text` with each edit applied: a token inserted, a span cut, or the rest cut.
+fn mutate(text: &str, edits: &[(u16, u8, u8)]) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for &(at, kind, pick) in edits {
+        let at = usize::from(at) % (chars.len() + 1);
+        match kind % 3 {
+            0 => {
+                let token = TOKENS[usize::from(pick) % TOKENS.len()];
+                chars.splice(at..at, token.chars());
+            }
+            1 => {
+                let end = (at + usize::from(pick % 8) + 1).min(chars.len());
+                chars.drain(at..end);
+            }
+            _ => chars.truncate(at),
+        }
+    }
+    chars.into_iter().collect()
+}
+
+fn edits() -> impl Strategy<Value = Vec<(u16, u8, u8)>> {
+    prop::collection::vec(any::<(u16, u8, u8)>(), 1..6)
+}
+
+proptest! {
+    // Parsing is cheap: many cases.
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn no_text_at_all_panics_the_parser(raw in any::<String>()) {
+        let _ = parse_query_string(&raw);
+    }
+
+    #[test]
+    fn no_percent_encoded_bytes_panic_the_parser(
+        key in "or|and|not.or|a|order|select|limit|cursor|%FF",
+        bytes in prop::collection::vec(any::<u8>(), 0..96),
+    ) {
+        let escaped: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+        let _ = parse_query_string(&escaped);
+        let _ = parse_query_string(&format!("{key}={escaped}"));
+        let _ = parse_query_string(&format!("{key}=eq.{escaped}"));
+    }
+
+    #[test]
+    fn no_mutation_of_a_valid_query_panics_the_parser(q in query(), edits in edits()) {
+        let _ = parse_query_string(&mutate(&q.to_query_string(), &edits));
+        let _ = Query::from_json(&mutate(&q.to_json().to_string(), &edits));
+    }
+}
+
 proptest! {
     #[test]
     fn no_query_string_panics_the_parser(raw in "[a-z().,\"\\\\=&%0-9A-F*+!é-]{0,64}") {
@@ -124,6 +203,15 @@ proptest! {
     #[test]
     fn no_filter_value_panics_the_parser(key in "or|and|not.or|a|\"a\"|order|select|limit|cursor", value in "[a-z().,\"\\\\0-9*é-]{0,48}") {
         let _ = parse_pairs(&[(key, value)]);
+    }
+
+    #[test]
+    fn no_nesting_depth_or_list_length_panics_the_parser(depth in 0usize..5000, items in 0usize..3000, key in "or|and|not.or|not.and") {
+        let nested = format!("{key}=({}a.eq.1{})", "or(".repeat(depth), ")".repeat(depth));
+        let _ = parse_query_string(&nested);
+        let _ = parse_query_string(&"and=(".repeat(depth));
+        let list: Vec<String> = (0..items).map(|i| i.to_string()).collect();
+        let _ = parse_query_string(&format!("a=in.({})", list.join(",")));
     }
 
     #[test]
