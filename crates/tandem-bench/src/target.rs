@@ -34,6 +34,9 @@ enum Running {
 }
 
 /// Generous limits, so the benchmark measures the server and not its guards.
+/// The signing secret of a server this run starts.
+const SIGNING_SECRET: &str = "bench-signing-secret-with-at-least-32-bytes";
+
 const LIMITS: [(&str, &str); 10] = [
     ("TANDEM_AUTH_RATE_LIMIT_PER_MINUTE", "1000000"),
     ("TANDEM_CHAT_MESSAGES_PER_SECOND", "1000000"),
@@ -45,10 +48,7 @@ const LIMITS: [(&str, &str); 10] = [
     ("TANDEM_LOGIN_MAX_FAILURES", "1000000"),
     // Load comes from one or two addresses.
     ("TANDEM_MAX_CONNECTIONS_PER_ADDRESS", "0"),
-    (
-        "TANDEM_SIGNING_SECRET",
-        "bench-signing-secret-with-at-least-32-bytes",
-    ),
+    ("TANDEM_SIGNING_SECRET", SIGNING_SECRET),
     ("TANDEM_COLLAB_SOCKET_QUEUE_BYTES", "67108864"),
 ];
 
@@ -108,7 +108,7 @@ impl Target {
             data_dir: data_dir.path().to_owned(),
             database_url: args.database_url.clone().map(Into::into),
             redis_url: args.redis_url.clone().map(Into::into),
-            signing_secret: Some(LIMITS[6].1.to_owned().into()),
+            signing_secret: Some(SIGNING_SECRET.to_owned().into()),
             collab_updates_per_second: 1_000_000,
             auth_rate_limit_per_minute: 1_000_000,
             realtime_publishes_per_second: 1_000_000,
@@ -117,6 +117,8 @@ impl Target {
             jobs_concurrency: args.jobs_concurrency,
             chat_messages_per_second: 1_000_000,
             chat_messages_per_minute: 1_000_000,
+            login_max_failures: 1_000_000,
+            max_connections_per_address: 0,
             ..Settings::default()
         };
         let app = Application::build(&settings).await?;

@@ -157,6 +157,9 @@ pub struct Settings {
     /// How long a deleted row stays in its table's trash, restorable.
     #[serde(with = "humantime_serde")]
     pub tables_trash_retention: Duration,
+    /// The largest body of a request that writes a live table's rows (up to 1,000 per
+    /// call); may exceed `body_limit_bytes`.
+    pub tables_max_body_bytes: usize,
 }
 
 impl Default for Settings {
@@ -218,6 +221,7 @@ impl Default for Settings {
             tables_max_cell_bytes: 100 * 1024,
             tables_query_timeout: Duration::from_secs(5),
             tables_trash_retention: Duration::from_secs(30 * 24 * 3600),
+            tables_max_body_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -39,7 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::files::router())
         .merge(crate::jobs::router())
         .merge(crate::chat::router())
-        .merge(crate::tables::router())
+        .merge(crate::tables::router(&state))
         .merge(ops::router())
         .split_for_parts();
     openapi::add_common_errors(&mut openapi);

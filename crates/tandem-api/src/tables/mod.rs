@@ -13,6 +13,8 @@ pub mod rows;
 
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
+
 use tandem_tables::field::Limits;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -32,6 +34,9 @@ pub struct TablesConfig {
     pub query_timeout: Duration,
     /// How long a row stays in the trash before it is deleted for good.
     pub trash_retention: Duration,
+    /// The largest body of a request that writes rows (up to 1,000 per call), which
+    /// may exceed the general `body_limit_bytes`.
+    pub max_body_bytes: usize,
 }
 
 impl Default for TablesConfig {
@@ -42,11 +47,12 @@ impl Default for TablesConfig {
             limits: Limits::default(),
             query_timeout: Duration::from_secs(5),
             trash_retention: Duration::from_secs(30 * 24 * 3600),
+            max_body_bytes: 16 * 1024 * 1024,
         }
     }
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::create_table, handlers::list_tables))
         .routes(routes!(
@@ -60,5 +66,5 @@ pub fn router() -> OpenApiRouter<AppState> {
             fields::update_field,
             fields::delete_field
         ))
-        .merge(rows::router())
+        .merge(rows::router().layer(DefaultBodyLimit::max(state.config.tables.max_body_bytes)))
 }

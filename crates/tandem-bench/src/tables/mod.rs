@@ -86,7 +86,7 @@ pub async fn run(target: &Target, fixture: &Fixture, options: Options) -> anyhow
         "cell_edit_to_subscribers_ms": latency_ms(&mut edits),
         "subscribers": options.subscribers,
         "csv_export_s": round3(export_s),
-        "csv_export_rows": export_rows,
+        "csv_export_lines": export_rows,
         "server_rss_mib_before_export": round3(rss_before as f64 / 1048576.0),
         "server_rss_mib_peak_export": round3(rss_peak as f64 / 1048576.0),
         "server_in_process": target.in_process(),

@@ -112,6 +112,10 @@ impl Settings {
             "tables_query_timeout must be at least 10ms"
         );
         anyhow::ensure!(
+            self.tables_max_body_bytes >= self.tables_max_cell_bytes,
+            "tables_max_body_bytes must be at least tables_max_cell_bytes"
+        );
+        anyhow::ensure!(
             self.tables_trash_retention >= Duration::from_secs(60),
             "tables_trash_retention must be at least 1m"
         );
