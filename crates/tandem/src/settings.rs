@@ -157,6 +157,9 @@ pub struct Settings {
     /// How long a deleted row stays in its table's trash, restorable.
     #[serde(with = "humantime_serde")]
     pub tables_trash_retention: Duration,
+    /// The largest CSV one import (or its preview) takes, in bytes; the CSV waits in
+    /// the import job's payload until the job runs.
+    pub tables_import_max_bytes: usize,
 }
 
 impl Default for Settings {
@@ -218,6 +221,7 @@ impl Default for Settings {
             tables_max_cell_bytes: 100 * 1024,
             tables_query_timeout: Duration::from_secs(5),
             tables_trash_retention: Duration::from_secs(30 * 24 * 3600),
+            tables_import_max_bytes: 20 * 1024 * 1024,
         }
     }
 }

@@ -151,6 +151,7 @@ pub(crate) fn tables_config(settings: &Settings) -> TablesConfig {
         },
         query_timeout: settings.tables_query_timeout,
         trash_retention: settings.tables_trash_retention,
+        import_max_bytes: settings.tables_import_max_bytes,
     }
 }
 

@@ -7,7 +7,7 @@
 mod access;
 mod dto;
 mod field_type;
-mod fields;
+pub(crate) mod fields;
 mod handlers;
 pub mod rows;
 
@@ -32,6 +32,8 @@ pub struct TablesConfig {
     pub query_timeout: Duration,
     /// How long a row stays in the trash before it is deleted for good.
     pub trash_retention: Duration,
+    /// The largest CSV one import takes, in bytes (413 `import_too_large` past it).
+    pub import_max_bytes: usize,
 }
 
 impl Default for TablesConfig {
@@ -42,6 +44,7 @@ impl Default for TablesConfig {
             limits: Limits::default(),
             query_timeout: Duration::from_secs(5),
             trash_retention: Duration::from_secs(30 * 24 * 3600),
+            import_max_bytes: 20 * 1024 * 1024,
         }
     }
 }

@@ -56,6 +56,7 @@ mod socket;
 mod swagger_ui;
 mod table_field_changes;
 mod table_fields;
+mod table_import;
 mod table_rows;
 mod tables;
 mod tables_access;
