@@ -101,13 +101,22 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// rows of exactly as many cells. Blank lines are skipped, as RFC 4180 readers do.
 pub fn parse(bytes: &[u8]) -> Result<Csv, CsvError> {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    // The reader's own line count goes astray on CRLF, so lines are counted here.
+    let line_at = |byte: u64| {
+        let end = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
+        // After a CR the reader places the next record on the LF that ends the line.
+        let start = if bytes.get(end) == Some(&b'\n') { end + 1 } else { end };
+        1 + bytes[..start].iter().filter(|b| **b == b'\n').count() as u64
+    };
     if let Err(e) = std::str::from_utf8(bytes) {
-        let line = 1 + bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u64;
-        return Err(CsvError::InvalidUtf8 { line });
+        return Err(CsvError::InvalidUtf8 {
+            line: line_at(e.valid_up_to() as u64),
+        });
     }
+    let malformed = |error: csv::Error| CsvError::Malformed {
+        line: error.position().map_or(0, |p| line_at(p.byte())),
+        message: error.to_string(),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -122,7 +131,7 @@ pub fn parse(bytes: &[u8]) -> Result<Csv, CsvError> {
     let mut lines = Vec::new();
     for record in records {
         let record = record.map_err(malformed)?;
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         if record.len() != columns.len() {
             return Err(CsvError::RaggedRow {
                 line,
@@ -138,14 +147,6 @@ pub fn parse(bytes: &[u8]) -> Result<Csv, CsvError> {
         rows,
         lines,
     })
-}
-
-fn malformed(error: csv::Error) -> CsvError {
-    let line = error.position().map_or(0, csv::Position::line);
-    CsvError::Malformed {
-        line,
-        message: error.to_string(),
-    }
 }
 
 fn column_names(header: &csv::StringRecord) -> Result<Vec<FieldName>, CsvError> {

@@ -84,6 +84,8 @@ fn bad_input_is_an_error_naming_the_line() {
         CsvError::InvalidUtf8 { line: 3 }
     );
     assert_eq!(parse(b"").unwrap_err(), CsvError::Empty);
+    let crlf = parse(b"A\r\n\"x\ny\"\r\nz\r\n").unwrap();
+    assert_eq!(crlf.lines, vec![2, 4]);
     assert_eq!(parse(b"A,a\n").unwrap_err().code(), "csv_duplicate_column");
     assert_eq!(
         parse(b"A, \n").unwrap_err().code(),
