@@ -105,7 +105,11 @@ pub fn parse(bytes: &[u8]) -> Result<Csv, CsvError> {
     let line_at = |byte: u64| {
         let end = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
         // After a CR the reader places the next record on the LF that ends the line.
-        let start = if bytes.get(end) == Some(&b'\n') { end + 1 } else { end };
+        let start = if bytes.get(end) == Some(&b'\n') {
+            end + 1
+        } else {
+            end
+        };
         1 + bytes[..start].iter().filter(|b| **b == b'\n').count() as u64
     };
     if let Err(e) = std::str::from_utf8(bytes) {
