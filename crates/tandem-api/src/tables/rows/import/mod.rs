@@ -42,6 +42,7 @@ const SAMPLE_ROWS: usize = 20;
     request_body(content = String, content_type = "text/csv"),
     responses(
         (status = 200, description = "What the import would do", body = ImportPreview),
+        (status = 400, description = "`invalid_query`: `create_fields` is not `true` or `false`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`import_too_large`", body = Problem, content_type = "application/problem+json"),
@@ -127,6 +128,7 @@ pub async fn preview_import(
     request_body(content = String, content_type = "text/csv"),
     responses(
         (status = 202, description = "The `table_import` job, queued", body = JobView),
+        (status = 400, description = "`invalid_query`: `create_fields` is not `true` or `false`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`field_limit_reached`, `field_name_taken`", body = Problem, content_type = "application/problem+json"),
