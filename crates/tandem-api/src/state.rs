@@ -88,6 +88,9 @@ pub struct Services {
     pub realtime: Realtime,
     pub collab: Arc<Collab>,
     pub jobs: JobsSetup,
+    /// Where committed changes are announced; made before the job kinds, which
+    /// announce theirs (a table import's rows) here too.
+    pub events: EventPublisher,
     /// Chat messages per user: a per-second burst and a per-minute allowance.
     pub chat_limiters: Vec<Arc<dyn RateLimiter>>,
 }
@@ -103,10 +106,10 @@ impl AppState {
             realtime,
             collab,
             jobs,
+            events,
             chat_limiters,
         } = services;
         let tokens = AccessTokens::new(&config.signing_secret, config.access_token_ttl)?;
-        let events = EventPublisher::new();
         let job_events = Arc::new(PublishJobEvents(events.clone()));
         let JobsSetup {
             registry,

@@ -160,6 +160,9 @@ pub struct Settings {
     /// The largest body of a request that writes a live table's rows (up to 1,000 per
     /// call); may exceed `body_limit_bytes`.
     pub tables_max_body_bytes: usize,
+    /// The largest CSV one import (or its preview) takes, in bytes; the CSV waits in
+    /// the import job's payload until the job runs.
+    pub tables_import_max_bytes: usize,
 }
 
 impl Default for Settings {
@@ -222,6 +225,7 @@ impl Default for Settings {
             tables_query_timeout: Duration::from_secs(5),
             tables_trash_retention: Duration::from_secs(30 * 24 * 3600),
             tables_max_body_bytes: 16 * 1024 * 1024,
+            tables_import_max_bytes: 20 * 1024 * 1024,
         }
     }
 }

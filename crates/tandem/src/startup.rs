@@ -14,6 +14,7 @@ use tandem_api::ratelimit::{
     BackoffPolicy, LoginBackoff, MemoryLoginBackoff, MemoryRateLimiter, Quota, RateLimiter,
     RedisLoginBackoff, RedisRateLimiter,
 };
+use tandem_api::tables::rows::import::TableImport;
 use tandem_api::{ApiConfig, AppState, JobsSetup, Services};
 use tandem_collab::{Collab, CollabConfig};
 use tandem_domain::{Clock, SystemClock};
@@ -177,8 +178,11 @@ impl Application {
                 .await
                 .context("configuring the code sandbox")?,
         );
+        let events = EventPublisher::new();
+        let table_import =
+            TableImport::new(store.clone(), events.clone(), clock.clone(), config.tables);
         let jobs = JobsSetup {
-            registry: kinds::registry(sandbox.clone(), store.clone()),
+            registry: kinds::registry(sandbox.clone(), store.clone()).with(table_import),
             config: jobs_config(settings, role),
             sandbox,
         };
@@ -193,6 +197,7 @@ impl Application {
                 realtime,
                 collab,
                 jobs,
+                events,
                 chat_limiters,
             },
         )?;

@@ -152,6 +152,7 @@ pub(crate) fn tables_config(settings: &Settings) -> TablesConfig {
         query_timeout: settings.tables_query_timeout,
         trash_retention: settings.tables_trash_retention,
         max_body_bytes: settings.tables_max_body_bytes,
+        import_max_bytes: settings.tables_import_max_bytes,
     }
 }
 

@@ -2,7 +2,7 @@
 //! download artifacts; and the bridge that pushes job events to realtime channels.
 
 mod access;
-mod dto;
+pub(crate) mod dto;
 pub mod events;
 mod handlers;
 

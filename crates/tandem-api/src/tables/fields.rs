@@ -42,6 +42,19 @@ pub async fn create_field(
     let name = field_name(&body.name).map_err(|e| ApiError::Validation(vec![e]))?;
     let field_type = read_type(&body.type_and_settings, None)?
         .ok_or_else(|| ApiError::field("type", "is required"))?;
+    let field = add_field(&state, &table, name, field_type, body.indexed).await?;
+    Ok((StatusCode::CREATED, ApiJson(field.into())))
+}
+
+/// Adds a field after the table's last one, within the table's field limit, with its
+/// audit row and its `field.created` event. The caller has checked the role.
+pub(crate) async fn add_field(
+    state: &AppState,
+    table: &TableAccess,
+    name: FieldName,
+    field_type: tandem_tables::field::FieldType,
+    indexed: bool,
+) -> ApiResult<TableField> {
     let fields = state.store.list_fields(table.table.id).await?;
     let max = state.config.tables.max_fields_per_table;
     if fields.len() as u64 >= max {
@@ -51,7 +64,7 @@ pub async fn create_field(
             format!("a table holds at most {max} fields"),
         ));
     }
-    let audit = table.access.audit(&state);
+    let audit = table.access.audit(state);
     let field = TableField {
         id: FieldId::new(audit.at),
         table_id: table.table.id,
@@ -62,7 +75,7 @@ pub async fn create_field(
             .map(|f| f.position)
             .max()
             .map_or(0, |last| last.saturating_add(1)),
-        indexed: body.indexed,
+        indexed,
         created_at: audit.at,
         updated_at: audit.at,
     };
@@ -75,7 +88,7 @@ pub async fn create_field(
         table.access.user_id,
         DomainEvent::FieldCreated(field.clone()),
     );
-    Ok((StatusCode::CREATED, ApiJson(field.into())))
+    Ok(field)
 }
 
 /// The table's fields by position: all of them, on one page (`next_cursor` is null).

@@ -7,7 +7,7 @@
 mod access;
 mod dto;
 mod field_type;
-mod fields;
+pub(crate) mod fields;
 mod handlers;
 pub mod rows;
 
@@ -37,6 +37,8 @@ pub struct TablesConfig {
     /// The largest body of a request that writes rows (up to 1,000 per call), which
     /// may exceed the general `body_limit_bytes`.
     pub max_body_bytes: usize,
+    /// The largest CSV one import takes, in bytes (413 `import_too_large` past it).
+    pub import_max_bytes: usize,
 }
 
 impl Default for TablesConfig {
@@ -48,6 +50,7 @@ impl Default for TablesConfig {
             query_timeout: Duration::from_secs(5),
             trash_retention: Duration::from_secs(30 * 24 * 3600),
             max_body_bytes: 16 * 1024 * 1024,
+            import_max_bytes: 20 * 1024 * 1024,
         }
     }
 }

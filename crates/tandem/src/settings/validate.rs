@@ -119,6 +119,10 @@ impl Settings {
             self.tables_trash_retention >= Duration::from_secs(60),
             "tables_trash_retention must be at least 1m"
         );
+        anyhow::ensure!(
+            (1024..=1024 * 1024 * 1024).contains(&self.tables_import_max_bytes),
+            "tables_import_max_bytes must be at least 1024 and at most 1 GiB"
+        );
         if let Some(secret) = &self.signing_secret {
             anyhow::ensure!(
                 secret.expose_secret().len() >= 32,

@@ -56,6 +56,7 @@ mod socket;
 mod swagger_ui;
 mod table_field_changes;
 mod table_fields;
+mod table_import;
 mod table_query_cases;
 mod table_query_diff;
 mod table_query_fuzz;

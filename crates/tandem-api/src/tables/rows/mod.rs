@@ -7,6 +7,7 @@ mod dto;
 mod events;
 mod export;
 mod history;
+pub mod import;
 pub mod purge;
 mod read;
 mod scope;
@@ -35,4 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(history::list_trash))
         .routes(routes!(export::export_csv))
         .routes(routes!(export::export_json))
+        .routes(routes!(import::preview_import))
+        .routes(routes!(import::import_rows))
 }

@@ -48,9 +48,7 @@ impl RowScope {
     /// A stored row as the API shows it, with `fields` (the schema's when `None`) keyed
     /// the way the caller asked.
     pub fn view(&self, row: &StoredRow, fields: Option<&[FieldDef]>, by: FieldsBy) -> RowView {
-        let fields = fields.unwrap_or(self.schema.fields());
-        let cells = render_cells(fields, by, |field| system_or_cell(row, field));
-        RowView::new(row, cells)
+        row_view(fields.unwrap_or(self.schema.fields()), row, by)
     }
 
     /// Checks written rows' cells: every key a field, every value valid for it, every
@@ -141,6 +139,12 @@ fn cell_path(row: &str, key: &str) -> String {
     } else {
         format!("{row}.fields.{key}")
     }
+}
+
+/// A stored row as the API shows it, with the cells of `fields` keyed as asked.
+pub(crate) fn row_view(fields: &[FieldDef], row: &StoredRow, by: FieldsBy) -> RowView {
+    let cells = render_cells(fields, by, |field| system_or_cell(row, field));
+    RowView::new(row, cells)
 }
 
 /// A field's value in a row: the system column for a system field, else its cell.
