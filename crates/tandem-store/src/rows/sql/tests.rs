@@ -131,7 +131,7 @@ fn every_value_is_a_placeholder_numbered_on_postgres_and_positional_on_sqlite() 
     );
     let sqlite = page_of(Dialect::Sqlite, &[], &query);
     assert!(sqlite.sql.contains(&format!(
-        "(({TITLE_COL} GLOB ?1) AND ({SCORE_COL} IN (?2, ?3))) ORDER BY \"id\" ASC LIMIT ?4"
+        "(({TITLE_COL} GLOB ?) AND ({SCORE_COL} IN (?, ?))) ORDER BY \"id\" ASC LIMIT ?"
     )));
     assert_eq!(sqlite.params[0], Stored::Text("a*".into()));
     assert_eq!(pg.params[0], Stored::Text("a%".into()));
@@ -170,7 +170,7 @@ fn ilike_lowers_ascii_only_on_both_backends() {
         "lower({TITLE_COL} COLLATE \"C\") LIKE $1::text ESCAPE '\\'"
     )));
     let sqlite = count(Dialect::Sqlite, table(), query.filter.as_ref());
-    assert!(sqlite.sql.contains(&format!("lower({TITLE_COL}) GLOB ?1")));
+    assert!(sqlite.sql.contains(&format!("lower({TITLE_COL}) GLOB ?")));
     assert_eq!(sqlite.params, vec![Stored::Text("*É*".into())]);
 }
 
@@ -181,7 +181,7 @@ fn multi_select_membership_is_null_on_an_empty_cell() {
     let sqlite = count(Dialect::Sqlite, table(), query.filter.as_ref()).sql;
     assert!(sqlite.contains(&format!(
         "NOT (CASE WHEN {TAGS_COL} IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM \
-         json_each({TAGS_COL}) AS held WHERE held.value IN (?1)) END)"
+         json_each({TAGS_COL}) AS held WHERE held.value IN (?)) END)"
     )));
 }
 
@@ -217,15 +217,15 @@ fn a_nulls_last_key_reads_its_nulls_as_a_range_of_their_own() {
     // Past the cursor by row value, then the titles that sort last as null; each part
     // ordered as a `(title, …)` index is, since no title there is null or all are.
     let seek = part(
-        &format!("({TITLE_COL}, {SCORE_COL}, \"id\") > (?1, ?2, ?3)"),
-        "?4",
+        &format!("({TITLE_COL}, {SCORE_COL}, \"id\") > (?, ?, ?)"),
+        "?",
     );
-    let nulls = part(&format!("{TITLE_COL} IS NULL"), "?5");
+    let nulls = part(&format!("{TITLE_COL} IS NULL"), "?");
     assert_eq!(
         statement.sql,
         format!(
             "SELECT * FROM ({seek} AS \"range_0\" UNION ALL {nulls} AS \"range_1\") AS \"page\" \
-             ORDER BY {TITLE_COL} ASC NULLS LAST, {SCORE_COL} ASC NULLS FIRST, \"id\" ASC LIMIT ?6"
+             ORDER BY {TITLE_COL} ASC NULLS LAST, {SCORE_COL} ASC NULLS FIRST, \"id\" ASC LIMIT ?"
         )
     );
     assert_eq!(statement.params.len(), 6);
@@ -243,8 +243,8 @@ fn a_descending_or_null_cursor_expands_key_by_key() {
     // titles with a greater or null score; then equal title and score with a greater id.
     assert!(
         statement.sql.contains(&format!(
-            "AND (({TITLE_COL} IS NULL AND ({SCORE_COL} > ?1 OR {SCORE_COL} IS NULL)) OR \
-             ({TITLE_COL} IS NULL AND {SCORE_COL} = ?2 AND \"id\" > ?3))"
+            "AND (({TITLE_COL} IS NULL AND ({SCORE_COL} > ? OR {SCORE_COL} IS NULL)) OR \
+             ({TITLE_COL} IS NULL AND {SCORE_COL} = ? AND \"id\" > ?))"
         )),
         "{}",
         statement.sql
@@ -314,13 +314,14 @@ async fn like_both_ways(
     let statement = count(Dialect::Sqlite, table(), query.filter.as_ref());
     // The generated condition, run on a one-row table of the generated name.
     let condition = statement.sql.split(" AND (").nth(1).unwrap();
-    let sql = format!("SELECT count(*) FROM (SELECT ?2 AS {TITLE_COL}) WHERE ({condition}");
+    // Anonymous parameters bind in the order they appear: the text, then the pattern.
+    let sql = format!("SELECT count(*) FROM (SELECT ? AS {TITLE_COL}) WHERE ({condition}");
     let Some(Stored::Text(pattern)) = statement.params.first() else {
         panic!("one pattern, as text")
     };
     let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
-        .bind(pattern.clone())
-        .bind(text.to_owned());
+        .bind(text.to_owned())
+        .bind(pattern.clone());
     let sqlite = q.fetch_one(&mut *conn).await.unwrap() == 1;
     (reference, sqlite)
 }
