@@ -7,7 +7,7 @@
 //! way, but keyset paging never repeats or skips a row that did not change.
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream};
@@ -15,7 +15,7 @@ use tandem_tables::bind::{BoundQuery, bind};
 use tandem_tables::query::{Query, parse_query_string};
 use tandem_tables::row::csv_text;
 
-use super::read::{RawQuery, bind_error, query_error};
+use super::read::{bind_error, query_error};
 use super::scope::RowScope;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;

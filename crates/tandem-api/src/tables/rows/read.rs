@@ -1,7 +1,7 @@
 //! Reading rows: `GET /api/v1/tables/{table_id}/rows` with PostgREST's URL grammar,
 //! `POST …/rows/query` with its JSON twin, and one row by id.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -37,9 +37,9 @@ pub async fn list_rows(
     State(state): State<AppState>,
     scope: RowScope,
     headers: HeaderMap,
-    parts: RawQuery,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let query = parse_query_string(parts.0.as_deref().unwrap_or("")).map_err(query_error)?;
+    let query = parse_query_string(raw.as_deref().unwrap_or("")).map_err(query_error)?;
     run(&state, &scope, query, count_preference(&headers)).await
 }
 
@@ -196,18 +196,6 @@ pub fn row_not_found() -> ApiError {
 
 pub fn row_id(path: &PathParams) -> Result<RowId, ApiError> {
     path.uuid("row_id").map(RowId).ok_or_else(row_not_found)
-}
-
-/// The raw query string.
-#[derive(Debug)]
-pub struct RawQuery(pub Option<String>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RawQuery {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.uri.query().map(str::to_owned)))
-    }
 }
 
 /// `?fields_by=name|id` on reads of single rows; anything else is the default.
