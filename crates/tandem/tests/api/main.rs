@@ -60,6 +60,8 @@ mod table_import;
 mod table_query_cases;
 mod table_query_diff;
 mod table_query_fuzz;
+mod table_row_events;
+mod table_row_reads;
 mod table_rows;
 mod tables;
 mod tables_access;
